@@ -1,0 +1,164 @@
+"""The one place that decides who may see and do what.
+
+Views fetch every guarded object through `get_for_user` and filter every list through `visible_to`;
+services grant and revoke through `grant` and `revoke`. Rules:
+
+- An object you may not see is a 404, indistinguishable from one that does not exist; an action you
+  may not take on an object you can see is a 403. Both leave an audit event.
+- Object permissions come only from django-guardian rows held by groups (or, rarely, one person).
+  Model-level permissions never widen object access (`accept_global_perms=False`).
+- Some models are seen through their parent: a membership is visible to whoever can view its task
+  force. `VISIBLE_THROUGH` names those; the check is still one SQL query with a subquery.
+- Site admins (superusers) see all ordinary records. Confidential models listed in
+  `NO_SUPERUSER_BYPASS` are visible to them only through explicit grants, like anybody else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from guardian.core import ObjectPermissionChecker
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+from taskforce import audit
+
+M = TypeVar("M", bound=models.Model)
+
+# model label -> (parent field, permission on the parent that makes the child visible)
+VISIBLE_THROUGH: dict[str, tuple[str, str]] = {
+    "members.membership": ("taskforce", "taskforce.view_taskforce"),
+}
+
+# Labels of models whose rows a superuser does not see without an explicit grant.
+NO_SUPERUSER_BYPASS: set[str] = set()
+
+
+class PermissionDenied403(Exception):
+    """Raised when the user may see the object but not take the action; rendered as a 403."""
+
+
+def _model_label(queryset: QuerySet) -> str:
+    return queryset.model._meta.label_lower
+
+
+def _view_perm(model: type[models.Model]) -> str:
+    return f"{model._meta.app_label}.view_{model._meta.model_name}"
+
+
+def _superuser_sees(user: Any, label: str) -> bool:
+    return bool(user.is_active and user.is_superuser and label not in NO_SUPERUSER_BYPASS)
+
+
+def visible_to(user: Any, perm: str, queryset: QuerySet[M]) -> QuerySet[M]:
+    """The rows of `queryset` on which `user` holds `perm`, as one SQL query."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    label = _model_label(queryset)
+    if _superuser_sees(user, label):
+        return queryset
+    parent = VISIBLE_THROUGH.get(label)
+    if parent is not None and perm == _view_perm(queryset.model):
+        field, parent_perm = parent
+        parent_model = queryset.model._meta.get_field(field).related_model
+        return queryset.filter(**{f"{field}__in": visible_to(user, parent_perm, parent_model.objects.all())})
+    return get_objects_for_user(
+        user, perm, klass=queryset, accept_global_perms=False, with_superuser=False, use_groups=True
+    )
+
+
+def has_perm(user: Any, perm: str, obj: models.Model) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    label = obj._meta.label_lower
+    if _superuser_sees(user, label):
+        return True
+    parent = VISIBLE_THROUGH.get(label)
+    if parent is not None and perm == _view_perm(type(obj)):
+        field, parent_perm = parent
+        return has_perm(user, parent_perm, getattr(obj, field))
+    checker = ObjectPermissionChecker(user)
+    return checker.has_perm(perm.split(".", 1)[-1], obj)
+
+
+def get_for_user(
+    user: Any,
+    perm: str,
+    queryset: QuerySet[M],
+    *,
+    request: HttpRequest | None = None,
+    **lookup: Any,
+) -> M:
+    """The object matching `lookup` if `user` may see it (else 404) and holds `perm` (else 403)."""
+    view_perm = _view_perm(queryset.model)
+    try:
+        obj = visible_to(user, view_perm, queryset).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        if request is not None:
+            _audit_denial(request, queryset, lookup, "access.not_found")
+        raise Http404 from None
+    if perm != view_perm and not has_perm(user, perm, obj):
+        if request is not None:
+            audit.record("access.forbidden", request=request, obj=obj, perm=perm)
+        raise PermissionDenied403(perm)
+    return obj
+
+
+def _audit_denial(request: HttpRequest, queryset: QuerySet, lookup: dict[str, Any], action: str) -> None:
+    """Record a refused lookup. Whether the object exists is recorded for auditors, never shown."""
+    try:
+        exists = queryset.model._default_manager.filter(**lookup).exists()
+    except (ValueError, TypeError):
+        exists = False
+    audit.record(
+        action,
+        request=request,
+        model=queryset.model._meta.label_lower,
+        lookup={key: str(value) for key, value in lookup.items()},
+        exists=exists,
+    )
+
+
+def perms_on(user: Any, obj: models.Model) -> set[str]:
+    """Every object permission codename `user` holds on `obj` (for `can_*` flags in views)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    if _superuser_sees(user, obj._meta.label_lower):
+        meta = obj._meta
+        return {f"{action}_{meta.model_name}" for action in meta.default_permissions} | {
+            codename for codename, _ in meta.permissions
+        }
+    return set(ObjectPermissionChecker(user).get_perms(obj))
+
+
+# --- grants: called from services only -------------------------------------------------
+
+
+def grant(perm: str, group: Group, obj: models.Model) -> None:
+    assign_perm(perm, group, obj)
+
+
+def revoke(perm: str, group: Group, obj: models.Model) -> None:
+    remove_perm(perm, group, obj)
+
+
+def revoke_all_for_groups(groups: list[Group]) -> int:
+    """Delete every object permission the groups hold, in every app (used when an agency withdraws)."""
+    removed = 0
+    for model in apps.get_models():
+        if issubclass(model, GroupObjectPermissionBase) or model._meta.label_lower == "guardian.groupobjectpermission":
+            removed += model.objects.filter(group__in=groups).delete()[0]
+    return removed
+
+
+def revoke_all_for_user(user: Any) -> int:
+    removed = 0
+    for model in apps.get_models():
+        if issubclass(model, UserObjectPermissionBase) or model._meta.label_lower == "guardian.userobjectpermission":
+            removed += model.objects.filter(user=user).delete()[0]
+    return removed
