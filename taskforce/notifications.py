@@ -1,0 +1,390 @@
+"""Notifications: rows in the database, a registry of renderers, and the sweep that sends them.
+
+The row is the truth; Redis only wakes the sweep up early. An app registers a renderer per kind in its
+AppConfig.ready, schedules rows from its services, and (optionally) registers a scheduler that the hourly
+beat task runs to create rows for things that become due ("the MOU expires in 30 days"):
+
+    notifications.register("meetings.reminder", render_meeting_reminder)
+    notifications.register_scheduler(schedule_meeting_reminders)
+    notifications.schedule(kind="meetings.reminder", subject=meeting, recipient=user, due_at=when)
+    notifications.queue_sweep()  # only if it should go out before the next minute's sweep
+
+Delivery is at-least-once, never knowingly twice: see `_send_one` for why exactly-once is not on offer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import nh3
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, models, transaction
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
+from django.utils import timezone
+
+from taskforce.models import Notification
+
+if TYPE_CHECKING:
+    from members.models import User
+
+logger = logging.getLogger(__name__)
+
+# After this many failed sends a row stays unsent and unswept until somebody resets `attempts`.
+MAX_ATTEMPTS = 8
+# A failed row is retried after 1, 2, 4 ... minutes, capped at an hour: about two hours of SMTP outage
+# are ridden out before we give up, and a permanently bad row does not clog every minute's sweep.
+RETRY_BACKOFF_CAP = timedelta(hours=1)
+# The Celery task stops looping well inside CELERY_TASK_SOFT_TIME_LIMIT; beat picks up the rest.
+SWEEP_TIME_BUDGET_SECONDS = 180.0
+SUBJECT_MAX_LENGTH = 200
+
+# A kind that needs no code of its own: somebody composed the words (subject and body in `context`).
+NOTICE_KIND = "taskforce.notice"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a renderer returns: plain text always, HTML optionally (sanitised again before sending)."""
+
+    subject: str
+    body: str
+    html: str | None = None
+
+
+Renderer = Callable[[Notification], Message | None]
+Scheduler = Callable[[datetime], Any]
+
+_renderers: dict[str, Renderer] = {}
+_schedulers: list[Scheduler] = []
+
+
+# --- registry ----------------------------------------------------------------------------------------
+
+
+def register(kind: str, render: Renderer) -> Renderer:
+    """Declare how to render one kind. A renderer returning None means "no longer relevant": cancel it."""
+    if not kind or len(kind) > Notification._meta.get_field("kind").max_length:
+        raise ValueError(f"Bad notification kind {kind!r}")
+    existing = _renderers.get(kind)
+    if existing is not None and existing is not render:
+        # Two apps claiming one kind would send one app's rows with the other's words.
+        raise ValueError(f"Notification kind {kind!r} is already registered to {existing!r}")
+    _renderers[kind] = render
+    return render
+
+
+def is_registered(kind: str) -> bool:
+    return kind in _renderers
+
+
+def register_scheduler(func: Scheduler) -> Scheduler:
+    """Add a periodic hook `func(now)` that creates rows with `schedule()`; usable as a decorator."""
+    if func not in _schedulers:
+        _schedulers.append(func)
+    return func
+
+
+def run_schedulers(now: datetime | None = None) -> int:
+    """Run every registered scheduler, each in its own transaction; one failing does not stop the rest.
+
+    Returns how many schedulers failed.
+    """
+    now = now or timezone.now()
+    failed = 0
+    for func in list(_schedulers):
+        try:
+            with transaction.atomic():
+                func(now)
+        except Exception:
+            failed += 1
+            logger.exception("Notification scheduler %s failed", getattr(func, "__qualname__", func))
+    return failed
+
+
+# --- scheduling ----------------------------------------------------------------------------------------
+
+
+def subject_key(subject: models.Model) -> tuple[str, str]:
+    """How a row points at its subject without a foreign key: ("meetings.meeting", "42")."""
+    if subject.pk is None:
+        raise ValueError("Save the subject before scheduling notifications about it")
+    return subject._meta.label_lower, str(subject.pk)
+
+
+def due_on_for(due_at: datetime) -> date:
+    """The date part of the unique key: the UTC date of due_at.
+
+    UTC rather than TIME_ZONE or the task force's zone, so the key never depends on configuration that
+    can change between two runs of a scheduler (a changed zone would otherwise make a second row).
+    """
+    return due_at.astimezone(UTC).date()
+
+
+def schedule(
+    *,
+    kind: str,
+    subject: models.Model,
+    recipient: User,
+    due_at: datetime,
+    context: dict | None = None,
+) -> Notification | None:
+    """Create the row unless it exists: the new Notification, or None when it was already scheduled.
+
+    Safe to call from a scheduler every hour and from concurrent requests: the unique constraint decides,
+    inside a savepoint so the caller's transaction survives the conflict.
+    """
+    if kind not in _renderers:
+        raise LookupError(f"No renderer registered for notification kind {kind!r}")
+    if timezone.is_naive(due_at):
+        raise ValueError("due_at must be timezone-aware")
+    subject_type, subject_id = subject_key(subject)
+    key = {
+        "kind": kind,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "recipient": recipient,
+        "due_on": due_on_for(due_at),
+    }
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(**key, due_at=due_at, context=context or {})
+    except IntegrityError:
+        if Notification.objects.filter(**key).exists():
+            return None
+        raise  # some other constraint: a real error
+
+
+def cancel(*, kind: str | None = None, subject: models.Model, recipient: User | None = None) -> int:
+    """Cancel the unsent rows about `subject` (of one kind / for one recipient if given); returns how many."""
+    subject_type, subject_id = subject_key(subject)
+    rows = Notification.objects.filter(
+        subject_type=subject_type, subject_id=subject_id, sent_at__isnull=True, cancelled_at__isnull=True
+    )
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    if recipient is not None:
+        rows = rows.filter(recipient=recipient)
+    return rows.update(cancelled_at=timezone.now())
+
+
+# --- waking the sweep ------------------------------------------------------------------------------------
+
+
+def queue_sweep() -> None:
+    """Ask a worker to sweep as soon as the current transaction commits (once per transaction).
+
+    If the broker is down the request still succeeds: the row waits for the next beat sweep.
+    With eager Celery (no REDIS_URL) the sweep runs in-process right after the commit.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(entry[1] is _enqueue_sweep for entry in connection.run_on_commit):
+        return
+    # robust: an eager sweep that fails (SMTP down) must not turn a committed request into a 500.
+    transaction.on_commit(_enqueue_sweep, robust=True)
+
+
+def _enqueue_sweep() -> None:
+    from kombu.exceptions import OperationalError as KombuOperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from taskforce.tasks import send_due_notifications
+
+    try:
+        # retry=False: a web request must not wait on kombu's publish retries; expires: sweeps queued
+        # while the workers were down are worthless by the time they start, the beat sweep covers them.
+        send_due_notifications.apply_async(retry=False, expires=300)
+    except (KombuOperationalError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        logger.warning("Could not queue a notification sweep (%s); the next scheduled sweep will send", exc)
+
+
+# --- the sweep ------------------------------------------------------------------------------------------
+
+
+def _due(now: datetime) -> models.QuerySet[Notification]:
+    return Notification.objects.filter(
+        due_at__lte=now, sent_at__isnull=True, cancelled_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+    )
+
+
+def sweep(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Send up to `limit` due notifications; returns how many were sent.
+
+    Each row is claimed, sent and marked in its own short transaction (see `_send_one`).
+    """
+    return _sweep(limit=limit, now=now)[0]
+
+
+def sweep_all(*, limit: int = 500, budget_seconds: float = SWEEP_TIME_BUDGET_SECONDS) -> int:
+    """Sweep batch after batch until nothing is due or the time budget is spent; returns how many sent."""
+    started = time.monotonic()
+    total = 0
+    while True:
+        sent, handled = _sweep(limit=limit, now=None)
+        total += sent
+        if handled < limit or time.monotonic() - started > budget_seconds:
+            return total
+
+
+def _sweep(*, limit: int, now: datetime | None) -> tuple[int, int]:
+    sent = handled = 0
+    email_connection = get_connection()  # one SMTP session for the whole batch, opened on first send
+    try:
+        while handled < limit:
+            outcome = _send_one(now or timezone.now(), email_connection)
+            if outcome is None:
+                break
+            handled += 1
+            sent += outcome
+    finally:
+        email_connection.close()
+    return sent, handled
+
+
+def _send_one(now: datetime, email_connection) -> bool | None:
+    """Claim the next due row, send it, mark it: True sent, False not sent, None nothing was due.
+
+    The claim (SELECT ... FOR UPDATE SKIP LOCKED), the email and `sent_at` share one transaction per row:
+    another worker skips the locked row, so two workers never send it; if this process dies before
+    COMMIT, the lock goes with its connection and the row is due again, so nothing is lost. The one gap
+    is a crash after the mail server accepted the message but before COMMIT: that row is sent again.
+    Exactly-once would need the mail server to take part in our transaction, so we choose at-least-once
+    (a duplicate reminder over a missing one) and keep the window to one row; the Message-ID is derived
+    from the row, so mail clients that de-duplicate will show the repeat once.
+    (SQLite has no row locks: the embedded default runs one sweep at a time in-process.)
+    """
+    with transaction.atomic():
+        row = (
+            _due(now)
+            .select_related("recipient")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("due_at", "pk")
+            .first()
+        )
+        if row is None:
+            return None
+        recipient = row.recipient
+        if not recipient.is_active or not recipient.email:
+            _mark(row, cancelled_at=now, last_error="recipient inactive or without email")
+            return False
+        render = _renderers.get(row.kind)
+        try:
+            # A savepoint, so a renderer whose query fails leaves this transaction usable for the record.
+            with transaction.atomic():
+                if render is None:
+                    raise LookupError(f"no renderer registered for kind {row.kind!r}")
+                message = render(row)
+                if message is not None:
+                    email_message(row, message, connection=email_connection).send()
+        except Exception as exc:
+            # A renderer bug or a refused send: count it, back off, keep the row for a later sweep.
+            _record_failure(row, now, exc)
+            return False
+        if message is None:
+            _mark(row, cancelled_at=now, last_error="")
+            return False
+        _mark(row, sent_at=now, attempts=row.attempts + 1, last_error="")
+        return True
+
+
+def _mark(row: Notification, **fields: Any) -> None:
+    Notification.objects.filter(pk=row.pk).update(**fields)
+
+
+def _record_failure(row: Notification, now: datetime, exc: Exception) -> None:
+    attempts = row.attempts + 1
+    backoff = min(timedelta(minutes=2 ** (attempts - 1)), RETRY_BACKOFF_CAP)
+    # due_at is "when the sweep may next try"; due_on (the unique key) keeps the original date.
+    _mark(row, attempts=attempts, last_error=f"{type(exc).__name__}: {exc}"[:2000], due_at=now + backoff)
+    log = logger.error if attempts >= MAX_ATTEMPTS else logger.warning
+    log("Notification %s failed (attempt %s of %s): %s", row.pk, attempts, MAX_ATTEMPTS, exc)
+
+
+# --- building the email ---------------------------------------------------------------------------------
+
+
+def clean_header(value: str, *, max_length: int = SUBJECT_MAX_LENGTH) -> str:
+    """One line, no CR/LF or other control characters: user text in a subject cannot add headers."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in str(value)).split())
+    return text if len(text) <= max_length else text[: max_length - 1].rstrip() + "…"
+
+
+# Enough for a readable email; no scripts, forms, images from elsewhere or inline styles an attacker
+# could use to dress a phishing link up as one of ours.
+_EMAIL_TAGS = {
+    "a", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "hr", "i", "li", "ol", "p",
+    "pre", "small", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_EMAIL_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
+
+
+def clean_html(html: str) -> str:
+    """Sanitise an HTML body with nh3 (defence in depth: renderers should already autoescape)."""
+    return nh3.clean(
+        html,
+        tags=_EMAIL_TAGS,
+        attributes=_EMAIL_ATTRIBUTES,
+        url_schemes={"https", "http", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+
+
+def email_message(row: Notification, message: Message, *, connection=None) -> EmailMultiAlternatives:
+    host = urlsplit(settings.SITE_URL).hostname or "taskforce.local"
+    email = EmailMultiAlternatives(
+        subject=clean_header(message.subject),
+        body=message.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.recipient.email],
+        connection=connection,
+        headers={
+            # Stable per row: a resend after a crash (see _send_one) carries the same Message-ID.
+            "Message-ID": f"<notification-{row.pk}@{host}>",
+            "X-Taskforce-Notification": str(row.pk),
+            "X-Taskforce-Kind": row.kind,
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    if message.html:
+        email.attach_alternative(clean_html(message.html), "text/html")
+    return email
+
+
+def render_message(*, subject: str, template: str, context: dict) -> Message:
+    """Render `<template>.txt` (and `<template>.html` if it exists) into a Message.
+
+    The text template extends emails/base.txt, which turns autoescaping off (it is plain text); the
+    HTML template autoescapes as usual.
+    """
+    context = {"site_url": settings.SITE_URL, **context}
+    body = render_to_string(f"{template}.txt", context)
+    try:
+        get_template(f"{template}.html")
+    except TemplateDoesNotExist:
+        html = None
+    else:
+        html = render_to_string(f"{template}.html", context)
+    return Message(subject=subject, body=body, html=html)
+
+
+def _render_notice(row: Notification) -> Message | None:
+    subject = row.context.get("subject")
+    body = row.context.get("body")
+    if not subject or not body:
+        return None
+    return render_message(
+        subject=subject,
+        template="emails/base",
+        context={"recipient": row.recipient, "body": body, "sender": row.context.get("sender", "")},
+    )
+
+
+register(NOTICE_KIND, _render_notice)
