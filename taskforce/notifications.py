@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import nh3
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, models, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
@@ -236,7 +236,7 @@ def sweep_all(*, limit: int = 500, budget_seconds: float = SWEEP_TIME_BUDGET_SEC
 
 def _sweep(*, limit: int, now: datetime | None) -> tuple[int, int]:
     sent = handled = 0
-    email_connection = get_connection()  # one SMTP session for the whole batch, opened on first send
+    email_connection = mailers.default  # one SMTP session for the whole batch, opened on first send
     try:
         while handled < limit:
             outcome = _send_one(now or timezone.now(), email_connection)
@@ -283,7 +283,8 @@ def _send_one(now: datetime, email_connection) -> bool | None:
                     raise LookupError(f"no renderer registered for kind {row.kind!r}")
                 message = render(row)
                 if message is not None:
-                    email_message(row, message, connection=email_connection).send()
+                    if email_connection.send_messages([email_message(row, message)]) != 1:
+                        raise RuntimeError("the mail backend accepted nothing")
         except Exception as exc:
             # A renderer bug or a refused send: count it, back off, keep the row for a later sweep.
             _record_failure(row, now, exc)
@@ -337,14 +338,13 @@ def clean_html(html: str) -> str:
     )
 
 
-def email_message(row: Notification, message: Message, *, connection=None) -> EmailMultiAlternatives:
+def email_message(row: Notification, message: Message) -> EmailMultiAlternatives:
     host = urlsplit(settings.SITE_URL).hostname or "taskforce.local"
     email = EmailMultiAlternatives(
         subject=clean_header(message.subject),
         body=message.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[row.recipient.email],
-        connection=connection,
         headers={
             # Stable per row: a resend after a crash (see _send_one) carries the same Message-ID.
             "Message-ID": f"<notification-{row.pk}@{host}>",
