@@ -79,7 +79,12 @@ class User(AbstractUser):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     after_hours_phone = models.CharField(_("after-hours phone"), max_length=40, blank=True)
     agency = models.ForeignKey(
-        "members.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="people", verbose_name=_("agency")
+        "members.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="people",
+        verbose_name=_("agency"),
     )
     offboarded_at = models.DateTimeField(null=True, blank=True)
 
@@ -106,7 +111,10 @@ class Agency(models.Model):
     name = models.CharField(_("name"), max_length=200)
     sector = models.CharField(_("sector"), max_length=32, choices=Sector.choices)
     level = models.CharField(
-        _("jurisdiction level"), max_length=16, choices=JurisdictionLevel.choices, blank=True,
+        _("jurisdiction level"),
+        max_length=16,
+        choices=JurisdictionLevel.choices,
+        blank=True,
         help_text=_("Required for law enforcement and prosecutors."),
     )
     jurisdiction = models.CharField(_("jurisdiction"), max_length=200, blank=True, help_text=_("e.g. Erie County"))
@@ -150,12 +158,15 @@ class Membership(models.Model):
 
     taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="memberships")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="memberships")
-    status = models.CharField(_("status"), max_length=16, choices=MembershipStatus.choices, default=MembershipStatus.INVITED)
+    status = models.CharField(
+        _("status"), max_length=16, choices=MembershipStatus.choices, default=MembershipStatus.INVITED
+    )
     joined_on = models.DateField(_("joined on"), null=True, blank=True)
     withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
     roles_and_responsibilities = models.TextField(_("roles and responsibilities"), blank=True)
     response_commitments = models.TextField(
-        _("response to human trafficking"), blank=True,
+        _("response to human trafficking"),
+        blank=True,
         help_text=_("What this agency does when a case or victim comes to it; realistic for its resources."),
     )
     commitment_acknowledged_by = models.ForeignKey(
@@ -232,6 +243,8 @@ class Invitation(models.Model):
 
     taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="invitations")
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
+    # The person is created (without a password) when invited, so reminders have a recipient.
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(_("email"))
     full_name = models.CharField(_("full name"), max_length=200)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
@@ -242,7 +255,6 @@ class Invitation(models.Model):
     send_count = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,2 +1,23 @@
-def navigation(request):
-    return {}
+"""Navigation context for the base layout: the task force in the URL and the ones to switch to."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from taskforce import permissions
+from taskforce.models import TaskForce
+
+
+def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    visible = permissions.visible_to(user, "taskforce.view_taskforce", TaskForce.objects.only("pk", "name", "slug"))
+    taskforces = list(visible)
+    match = getattr(request, "resolver_match", None)
+    slug = match.kwargs.get("slug") if match else None
+    current = next((tf for tf in taskforces if tf.slug == slug), None)
+    nav = {"nav_taskforces": taskforces, "current_taskforce": current}
+    if current is not None:
+        nav["nav_can_manage"] = permissions.has_perm(user, "taskforce.manage_members", current)
+    return nav

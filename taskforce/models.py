@@ -6,12 +6,14 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if tz.startswith(("America/", "Pacific/", "US/", "UTC"))]
+TIME_ZONE_CHOICES = [
+    (tz, tz) for tz in sorted(zoneinfo.available_timezones()) if tz.startswith(("America/", "Pacific/", "US/", "UTC"))
+]
 
 
 class Cadence(models.TextChoices):
@@ -82,12 +84,17 @@ class CharterRevision(models.Model):
         ordering = ["-version"]
         constraints = [models.UniqueConstraint(fields=["taskforce", "version"], name="charter_revision_unique_version")]
 
+    def __str__(self) -> str:
+        return f"{self.taskforce} charter v{self.version}"
+
 
 class AuditEvent(models.Model):
     """Append-only: written by taskforce.audit, never updated or deleted by the application."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_label = models.CharField(max_length=254, blank=True)  # survives the user's deletion
     action = models.CharField(max_length=64, db_index=True)
     taskforce = models.ForeignKey(TaskForce, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

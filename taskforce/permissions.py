@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from django.apps import apps
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
@@ -39,8 +40,8 @@ VISIBLE_THROUGH: dict[str, tuple[str, str]] = {
 NO_SUPERUSER_BYPASS: set[str] = set()
 
 
-class PermissionDenied403(Exception):
-    """Raised when the user may see the object but not take the action; rendered as a 403."""
+class PermissionDenied403(PermissionDenied):
+    """The user may see the object but not take the action; Django renders it as a 403."""
 
 
 def _model_label(queryset: QuerySet) -> str:
@@ -55,7 +56,7 @@ def _superuser_sees(user: Any, label: str) -> bool:
     return bool(user.is_active and user.is_superuser and label not in NO_SUPERUSER_BYPASS)
 
 
-def visible_to(user: Any, perm: str, queryset: QuerySet[M]) -> QuerySet[M]:
+def visible_to[M: models.Model](user: Any, perm: str, queryset: QuerySet[M]) -> QuerySet[M]:
     """The rows of `queryset` on which `user` holds `perm`, as one SQL query."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
@@ -86,7 +87,7 @@ def has_perm(user: Any, perm: str, obj: models.Model) -> bool:
     return checker.has_perm(perm.split(".", 1)[-1], obj)
 
 
-def get_for_user(
+def get_for_user[M: models.Model](
     user: Any,
     perm: str,
     queryset: QuerySet[M],
@@ -162,3 +163,10 @@ def revoke_all_for_user(user: Any) -> int:
         if issubclass(model, UserObjectPermissionBase) or model._meta.label_lower == "guardian.userobjectpermission":
             removed += model.objects.filter(user=user).delete()[0]
     return removed
+
+
+def taskforce_for(request: HttpRequest, slug: str, perm: str = "taskforce.view_taskforce"):
+    """The task force named in the URL, through the same 404/403 rules as every guarded object."""
+    from taskforce.models import TaskForce
+
+    return get_for_user(request.user, perm, TaskForce.objects.all(), request=request, slug=slug)

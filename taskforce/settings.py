@@ -173,7 +173,7 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # Two-factor is required for admins and anyone with case access; the demo may relax it.
 REQUIRE_MFA = env_bool("REQUIRE_MFA", not DEBUG)
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 USERSESSIONS_TRACK_ACTIVITY = True
 

@@ -1,5 +1,20 @@
 from django.urls import include, path
 
+from taskforce import views
+
+
+taskforce_patterns = [
+    path("tf/new/", views.taskforce_create, name="create"),
+    path("tf/<slug:slug>/", views.taskforce_dashboard, name="dashboard"),
+    path("tf/<slug:slug>/charter/", views.charter, name="charter"),
+    path("tf/<slug:slug>/charter/edit/", views.charter_edit, name="charter_edit"),
+    path("tf/<slug:slug>/charter/history/", views.charter_history, name="charter_history"),
+    path("audit/", views.audit_log, name="audit_log"),
+]
+
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include((taskforce_patterns, "taskforce"))),
+    path("", include("members.urls")),
     path("accounts/", include("allauth.urls")),
 ]

@@ -1,0 +1,109 @@
+"""Read queries for the directory, sector coverage and dashboards. Constant query counts per page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from members.models import Invitation, Membership, MembershipStatus, Role, Sector, TaskForceRole, User
+from taskforce.models import TaskForce
+
+
+def memberships_for_directory(taskforce: TaskForce, filters: dict[str, Any] | None = None) -> QuerySet[Membership]:
+    filters = filters or {}
+    people = User.objects.filter(taskforce_roles__taskforce=taskforce).distinct().order_by("full_name")
+    queryset = (
+        Membership.objects.filter(taskforce=taskforce)
+        .select_related("agency", "liaison", "alternate_liaison", "signatory")
+        .prefetch_related(Prefetch("agency__people", queryset=people, to_attr="taskforce_people"))
+        .order_by("agency__name")
+    )
+    if filters.get("sector"):
+        queryset = queryset.filter(agency__sector=filters["sector"])
+    if filters.get("level"):
+        queryset = queryset.filter(agency__level=filters["level"])
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    if filters.get("jurisdiction"):
+        queryset = queryset.filter(agency__jurisdiction__icontains=filters["jurisdiction"])
+    if filters.get("q"):
+        term = filters["q"]
+        queryset = queryset.filter(
+            Q(agency__name__icontains=term)
+            | Q(agency__jurisdiction__icontains=term)
+            | Q(agency__people__full_name__icontains=term, agency__people__taskforce_roles__taskforce=taskforce)
+            | Q(agency__people__email__icontains=term, agency__people__taskforce_roles__taskforce=taskforce)
+        ).distinct()
+    return queryset
+
+
+def roles_by_person(taskforce: TaskForce) -> dict[int, list[str]]:
+    """Role labels per person id; "Member" is left out where a person holds a more specific role."""
+    held: dict[int, list[str]] = {}
+    for user_id, role in TaskForceRole.objects.filter(taskforce=taskforce).values_list("user_id", "role"):
+        held.setdefault(user_id, []).append(role)
+    order = [Role.COORDINATOR, Role.FACILITATOR, Role.LIAISON, Role.MEMBER]
+    labels: dict[int, list[str]] = {}
+    for user_id, roles in held.items():
+        specific = [role for role in order if role in roles and role != Role.MEMBER]
+        labels[user_id] = [Role(role).label for role in (specific or [Role.MEMBER])]
+    return labels
+
+
+@dataclass
+class SectorRow:
+    sector: str
+    label: str
+    memberships: list[Membership] = field(default_factory=list)
+
+    @property
+    def active(self) -> list[Membership]:
+        return [m for m in self.memberships if m.status == MembershipStatus.ACTIVE]
+
+    @property
+    def state(self) -> str:
+        """covered: an active agency with a liaison; no_liaison: present but nobody to call; missing."""
+        if any(m.liaison_id for m in self.active):
+            return "covered"
+        if self.memberships and any(m.status != MembershipStatus.WITHDRAWN for m in self.memberships):
+            return "no_liaison"
+        return "missing"
+
+
+def sector_coverage(taskforce: TaskForce) -> list[SectorRow]:
+    rows = {value: SectorRow(value, label) for value, label in Sector.choices}
+    for membership in Membership.objects.filter(taskforce=taskforce).select_related("agency"):
+        rows[membership.agency.sector].memberships.append(membership)
+    return list(rows.values())
+
+
+def coverage_counts(rows: list[SectorRow]) -> dict[str, int]:
+    counts = {"covered": 0, "no_liaison": 0, "missing": 0}
+    for row in rows:
+        counts[row.state] += 1
+    return counts
+
+
+def open_invitations(taskforce: TaskForce) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.filter(taskforce=taskforce, accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_related("membership__agency", "invited_by")
+        .order_by("expires_at")
+    )
+
+
+def membership_counts(taskforce: TaskForce) -> dict[str, int]:
+    return Membership.objects.filter(taskforce=taskforce).aggregate(
+        active=Count("pk", filter=Q(status=MembershipStatus.ACTIVE)),
+        invited=Count("pk", filter=Q(status=MembershipStatus.INVITED)),
+        withdrawn=Count("pk", filter=Q(status=MembershipStatus.WITHDRAWN)),
+    )
+
+
+def incomplete_profiles(taskforce: TaskForce) -> list[Membership]:
+    memberships = Membership.objects.filter(taskforce=taskforce, status=MembershipStatus.ACTIVE).select_related(
+        "agency"
+    )
+    return [m for m in memberships if not m.profile_complete]

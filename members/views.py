@@ -1,0 +1,461 @@
+"""Directory, onboarding, agency profiles, people and invitations."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from members import selectors, services
+from members.forms import (
+    AcceptInvitationForm,
+    AgencyForm,
+    DirectoryFilterForm,
+    ExistingAgencyOnboardForm,
+    InviteForm,
+    MembershipProfileForm,
+    OnboardForm,
+    PersonForm,
+    RolesForm,
+    WithdrawForm,
+)
+from members.models import Agency, Invitation, Membership, MembershipStatus, Role, TaskForceRole, User
+from taskforce import audit, permissions
+from taskforce.models import TaskForce
+from taskforce.pdf import pdf_response, render_pdf
+
+
+def _membership(
+    request: HttpRequest, taskforce: TaskForce, pk: int, perm: str = "members.view_membership"
+) -> Membership:
+    queryset = Membership.objects.filter(taskforce=taskforce).select_related("agency", "liaison", "signatory")
+    return permissions.get_for_user(request.user, perm, queryset, request=request, pk=pk)
+
+
+def _people_of(taskforce: TaskForce):
+    """Everyone with a role in the task force or an open invitation to it."""
+    return User.objects.filter(
+        Q(taskforce_roles__taskforce=taskforce)
+        | Q(
+            invitations__taskforce=taskforce,
+            invitations__accepted_at__isnull=True,
+            invitations__revoked_at__isnull=True,
+        )
+    ).distinct()
+
+
+def _person(request: HttpRequest, taskforce: TaskForce, pk: int) -> User:
+    person = _people_of(taskforce).select_related("agency").filter(pk=pk).first()
+    if person is None:
+        audit.record(
+            "access.not_found", request=request, taskforce=taskforce, model="members.user", lookup={"pk": str(pk)}
+        )
+        raise Http404
+    return person
+
+
+# --- directory ----------------------------------------------------------------------------
+
+
+def _directory_filters(request: HttpRequest) -> tuple[DirectoryFilterForm, dict]:
+    form = DirectoryFilterForm(request.GET or None)
+    return form, (form.cleaned_data if form.is_valid() else {})
+
+
+@login_required
+def directory(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    form, filters = _directory_filters(request)
+    memberships = selectors.memberships_for_directory(taskforce, filters)
+    context = {
+        "taskforce": taskforce,
+        "form": form,
+        "memberships": memberships,
+        "roles": selectors.roles_by_person(taskforce),
+        "can_manage": permissions.has_perm(request.user, "taskforce.manage_members", taskforce),
+        "query": request.GET.urlencode(),
+    }
+    template = "members/partials/directory_table.html" if request.htmx else "members/directory.html"
+    return render(request, template, context)
+
+
+@login_required
+def directory_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    _form, filters = _directory_filters(request)
+    roles = selectors.roles_by_person(taskforce)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{taskforce.slug}-directory.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["Agency", "Sector", "Level", "Jurisdiction", "Status", "Person", "Title", "Roles", "Email", "Phone"]
+    )
+    for membership in selectors.memberships_for_directory(taskforce, filters):
+        agency = membership.agency
+        base = [
+            agency.name,
+            agency.get_sector_display(),
+            agency.get_level_display(),
+            agency.jurisdiction,
+            membership.get_status_display(),
+        ]
+        people = membership.agency.taskforce_people or [None]
+        for person in people:
+            if person is None:
+                writer.writerow(_csv_safe([*base, "", "", "", "", ""]))
+                continue
+            writer.writerow(
+                _csv_safe(
+                    [
+                        *base,
+                        person.full_name,
+                        person.title,
+                        ", ".join(roles.get(person.pk, [])),
+                        person.email,
+                        person.phone,
+                    ]
+                )
+            )
+    audit.record("directory.exported", request=request, taskforce=taskforce, format="csv")
+    return response
+
+
+def _csv_safe(row: list[str]) -> list[str]:
+    """Neutralise spreadsheet formulas (CSV injection) in user-entered cells."""
+    return [
+        "'" + cell if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in row
+    ]
+
+
+@login_required
+def directory_pdf(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    context = {
+        "taskforce": taskforce,
+        "memberships": selectors.memberships_for_directory(taskforce, {"status": MembershipStatus.ACTIVE}),
+        "roles": selectors.roles_by_person(taskforce),
+        "generated_at": timezone.now(),
+        "title": _("Member directory"),
+    }
+    pdf = render_pdf("pdf/directory.html", context, request=request)
+    audit.record("directory.exported", request=request, taskforce=taskforce, format="pdf")
+    return pdf_response(pdf, f"{taskforce.slug}-directory.pdf")
+
+
+@login_required
+def sector_coverage(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    rows = selectors.sector_coverage(taskforce)
+    return render(
+        request,
+        "members/sectors.html",
+        {
+            "taskforce": taskforce,
+            "rows": rows,
+            "counts": selectors.coverage_counts(rows),
+            "can_manage": permissions.has_perm(request.user, "taskforce.manage_members", taskforce),
+        },
+    )
+
+
+# --- onboarding ----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def onboard(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
+    existing_agencies = Agency.objects.exclude(memberships__taskforce=taskforce).order_by("name")
+    mode = request.POST.get("mode") or request.GET.get("mode") or "new"
+    posted = request.POST if request.method == "POST" else None
+    form = OnboardForm(posted if mode == "new" else None, prefix="new", initial={"sector": request.GET.get("sector")})
+    existing_form = ExistingAgencyOnboardForm(
+        posted if mode == "existing" else None, prefix="existing", agencies=existing_agencies
+    )
+    active = form if mode == "new" else existing_form
+    if request.method == "POST" and active.is_valid():
+        data = active.cleaned_data
+        try:
+            if mode == "new":
+                agency_fields = {key: data[key] for key in AgencyForm.Meta.fields}
+                result = services.organization_onboard(
+                    taskforce=taskforce,
+                    actor=request.user,
+                    agency_fields=agency_fields,
+                    liaison_email=data["liaison_email"],
+                    liaison_name=data["liaison_name"],
+                    roles_and_responsibilities=data["roles_and_responsibilities"],
+                )
+            else:
+                result = services.organization_onboard(
+                    taskforce=taskforce,
+                    actor=request.user,
+                    agency=data["agency"],
+                    liaison_email=data["liaison_email"],
+                    liaison_name=data["liaison_name"],
+                )
+        except services.InvitationError as error:
+            active.add_error("liaison_email", str(error))
+        else:
+            messages.success(
+                request,
+                _("%(agency)s added. An invitation is on its way to %(email)s.")
+                % {"agency": result.membership.agency.name, "email": result.invitation.email},
+            )
+            return redirect("members:membership_detail", slug=taskforce.slug, pk=result.membership.pk)
+    return render(
+        request,
+        "members/onboard.html",
+        {
+            "taskforce": taskforce,
+            "form": form,
+            "existing_form": existing_form,
+            "mode": mode,
+            "has_existing": existing_agencies.exists(),
+        },
+    )
+
+
+@login_required
+def membership_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    membership = _membership(request, taskforce, pk)
+    user_perms = permissions.perms_on(request.user, membership)
+    can_edit = "change_membership" in user_perms
+    can_manage = permissions.has_perm(request.user, "taskforce.manage_members", taskforce)
+    people = (
+        User.objects.filter(agency=membership.agency, taskforce_roles__taskforce=taskforce)
+        .distinct()
+        .order_by("full_name")
+    )
+    invitations = membership.invitations.select_related("invited_by") if can_edit else Invitation.objects.none()
+    return render(
+        request,
+        "members/membership_detail.html",
+        {
+            "taskforce": taskforce,
+            "membership": membership,
+            "agency": membership.agency,
+            "people": people,
+            "roles": selectors.roles_by_person(taskforce),
+            "invitations": invitations,
+            "can_edit": can_edit,
+            "can_manage": can_manage,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def membership_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    membership = _membership(request, taskforce, pk, "members.change_membership")
+    people = User.objects.filter(
+        agency=membership.agency, taskforce_roles__taskforce=taskforce, is_active=True
+    ).distinct()
+    initial = {
+        "roles_and_responsibilities": membership.roles_and_responsibilities,
+        "response_commitments": membership.response_commitments,
+        "alternate_liaison": membership.alternate_liaison,
+        "signatory": membership.signatory,
+        "acknowledge_commitment": bool(membership.commitment_acknowledged_at),
+    }
+    form = MembershipProfileForm(request.POST or None, initial=initial, people=people)
+    if request.method == "POST" and form.is_valid():
+        services.membership_update_profile(membership=membership, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Profile saved."))
+        return redirect("members:membership_detail", slug=taskforce.slug, pk=membership.pk)
+    return render(
+        request, "members/membership_form.html", {"taskforce": taskforce, "membership": membership, "form": form}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agency_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    membership = _membership(request, taskforce, pk, "members.change_membership")
+    agency = membership.agency
+    form = AgencyForm(request.POST or None, instance=Agency.objects.get(pk=agency.pk))
+    if request.method == "POST" and form.is_valid():
+        services.agency_update(agency=agency, actor=request.user, taskforce=taskforce, **form.cleaned_data)
+        messages.success(request, _("Agency details saved."))
+        return redirect("members:membership_detail", slug=taskforce.slug, pk=membership.pk)
+    return render(request, "members/agency_form.html", {"taskforce": taskforce, "membership": membership, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invite(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    membership = _membership(request, taskforce, pk, "members.change_membership")
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_create(membership=membership, actor=request.user, **form.cleaned_data)
+        except services.InvitationError as error:
+            form.add_error("email", str(error))
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            return redirect("members:membership_detail", slug=taskforce.slug, pk=membership.pk)
+    return render(request, "members/invite.html", {"taskforce": taskforce, "membership": membership, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def membership_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
+    membership = _membership(request, taskforce, pk)
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.membership_withdraw(membership=membership, actor=request.user, reason=form.cleaned_data["reason"])
+        messages.success(
+            request, _("%(agency)s has withdrawn; its access has ended.") % {"agency": membership.agency.name}
+        )
+        return redirect("members:membership_detail", slug=taskforce.slug, pk=membership.pk)
+    return render(request, "members/withdraw.html", {"taskforce": taskforce, "membership": membership, "form": form})
+
+
+def _invitation(request: HttpRequest, taskforce: TaskForce, pk: int) -> Invitation:
+    queryset = Invitation.objects.filter(taskforce=taskforce)
+    return permissions.get_for_user(request.user, "members.change_invitation", queryset, request=request, pk=pk)
+
+
+@login_required
+@require_POST
+def invitation_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    invitation = _invitation(request, taskforce, pk)
+    try:
+        services.invitation_resend(invitation=invitation, actor=request.user)
+    except services.InvitationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("A new link was sent to %(email)s; the old one no longer works.") % {"email": invitation.email}
+        )
+    return redirect("members:membership_detail", slug=taskforce.slug, pk=invitation.membership_id)
+
+
+@login_required
+@require_POST
+def invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    invitation = _invitation(request, taskforce, pk)
+    try:
+        services.invitation_revoke(invitation=invitation, actor=request.user)
+    except services.InvitationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Invitation to %(email)s withdrawn.") % {"email": invitation.email})
+    return redirect("members:membership_detail", slug=taskforce.slug, pk=invitation.membership_id)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_for_token(token)
+    except services.InvitationError as error:
+        return render(request, "members/invitation_invalid.html", {"reason": str(error)}, status=404)
+    person = invitation.person
+    needs_password = not person.has_usable_password()
+    form = AcceptInvitationForm(
+        request.POST or None,
+        email=invitation.email,
+        needs_password=needs_password,
+        initial={"full_name": invitation.full_name},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        signed_in = request.user if request.user.is_authenticated else None
+        try:
+            user = services.invitation_accept(
+                token=token,
+                password=data.get("password1"),
+                full_name=data["full_name"],
+                title=data["title"],
+                agency_role=data["agency_role"],
+                phone=data["phone"],
+                request=request,
+                signed_in_user=signed_in,
+            )
+        except services.InvitationError as error:
+            form.add_error(None, str(error))
+        else:
+            if signed_in is None:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome to %(tf)s.") % {"tf": invitation.taskforce.name})
+            if invitation.role == Role.LIAISON:
+                messages.info(request, _("Next: complete your agency's profile, roles and responsibilities."))
+                return redirect("members:membership_edit", slug=invitation.taskforce.slug, pk=invitation.membership_id)
+            return redirect("taskforce:dashboard", slug=invitation.taskforce.slug)
+    return render(
+        request,
+        "members/invitation_accept.html",
+        {"invitation": invitation, "form": form, "needs_password": needs_password},
+    )
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+@login_required
+def person_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    person = _person(request, taskforce, pk)
+    roles = TaskForceRole.objects.filter(taskforce=taskforce, user=person)
+    can_manage = permissions.has_perm(request.user, "taskforce.manage_members", taskforce)
+    membership = services.membership_of(person, taskforce)
+    return render(
+        request,
+        "members/person_detail.html",
+        {"taskforce": taskforce, "person": person, "roles": roles, "membership": membership, "can_manage": can_manage},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_roles(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
+    person = _person(request, taskforce, pk)
+    current = list(TaskForceRole.objects.filter(taskforce=taskforce, user=person).values_list("role", flat=True))
+    form = RolesForm(request.POST or None, initial={"roles": current})
+    if request.method == "POST" and form.is_valid():
+        roles = set(form.cleaned_data["roles"])
+        if services.membership_of(person, taskforce) is None:
+            roles &= {Role.COORDINATOR, Role.FACILITATOR}
+        services.roles_set(taskforce=taskforce, user=person, roles=roles, actor=request.user)
+        messages.success(request, _("Roles of %(name)s saved.") % {"name": person.full_name})
+        return redirect("members:person_detail", slug=taskforce.slug, pk=person.pk)
+    return render(request, "members/person_roles.html", {"taskforce": taskforce, "person": person, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_offboard(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
+    person = _person(request, taskforce, pk)
+    if request.method == "POST":
+        services.person_offboard(taskforce=taskforce, person=person, actor=request.user)
+        messages.success(request, _("%(name)s no longer has access to this task force.") % {"name": person.full_name})
+        return redirect("members:directory", slug=taskforce.slug)
+    return render(request, "members/person_offboard.html", {"taskforce": taskforce, "person": person})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_profile(request: HttpRequest) -> HttpResponse:
+    form = PersonForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
+    if request.method == "POST" and form.is_valid():
+        services.person_update(person=request.user, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Your details are saved."))
+        return redirect("members:my_profile")
+    return render(request, "members/my_profile.html", {"form": form})

@@ -1,0 +1,130 @@
+"""Home, task-force dashboard, charter and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from taskforce import dashboard, permissions, services
+from taskforce.forms import AuditFilterForm, CharterForm, TaskForceForm
+from taskforce.models import AuditEvent, TaskForce
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    taskforces = permissions.visible_to(request.user, "taskforce.view_taskforce", TaskForce.objects.all())
+    if not request.user.is_superuser:
+        only = list(taskforces[:2])
+        if len(only) == 1:
+            return redirect("taskforce:dashboard", slug=only[0].slug)
+    return render(request, "taskforce/home.html", {"taskforces": taskforces, "can_create": request.user.is_superuser})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def taskforce_create(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_superuser:
+        raise PermissionDenied
+    form = TaskForceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        taskforce = services.taskforce_create(actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Task force created. Next: write its charter and onboard its partner agencies."))
+        return redirect("taskforce:dashboard", slug=taskforce.slug)
+    return render(request, "taskforce/taskforce_form.html", {"form": form})
+
+
+@login_required
+def taskforce_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    return render(
+        request,
+        "taskforce/dashboard.html",
+        {"taskforce": taskforce, "cards": dashboard.cards_for(request, taskforce)},
+    )
+
+
+@login_required
+def charter(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    can_edit = permissions.has_perm(request.user, "taskforce.edit_charter", taskforce)
+    values = [line.strip() for line in taskforce.shared_values.splitlines() if line.strip()]
+    return render(request, "taskforce/charter.html", {"taskforce": taskforce, "values": values, "can_edit": can_edit})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def charter_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.edit_charter")
+    initial = {
+        "mission_statement": taskforce.mission_statement,
+        "shared_values": taskforce.shared_values,
+        "meeting_cadence": taskforce.meeting_cadence,
+        "adopted_on": taskforce.charter_adopted_on,
+        "version": taskforce.charter_version,
+    }
+    form = CharterForm(request.POST or None, initial=initial)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.charter_update(
+                taskforce=taskforce,
+                actor=request.user,
+                expected_version=data["version"],
+                mission_statement=data["mission_statement"],
+                shared_values=data["shared_values"],
+                meeting_cadence=data["meeting_cadence"],
+                adopted_on=data["adopted_on"],
+            )
+        except services.StaleEdit as stale:
+            # Keep the user's text in the form, show what the other person saved, and let them merge.
+            conflict = stale.current
+            form = CharterForm({**request.POST.dict(), "version": conflict.charter_version})
+            form.is_valid()
+        else:
+            messages.success(request, _("Charter saved."))
+            return redirect("taskforce:charter", slug=taskforce.slug)
+    return render(request, "taskforce/charter_form.html", {"taskforce": taskforce, "form": form, "conflict": conflict})
+
+
+@login_required
+def charter_history(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    revisions = taskforce.charter_revisions.select_related("edited_by")
+    return render(request, "taskforce/charter_history.html", {"taskforce": taskforce, "revisions": revisions})
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Site admins browse every event; nothing here can change one."""
+    if not request.user.is_superuser:
+        raise PermissionDenied
+    form = AuditFilterForm(request.GET or None)
+    events = AuditEvent.objects.select_related("taskforce")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            events = events.filter(Q(actor_label__icontains=data["q"]) | Q(object_label__icontains=data["q"]))
+        if data["action"]:
+            events = events.filter(action__startswith=data["action"])
+        if data["taskforce"]:
+            events = events.filter(taskforce=data["taskforce"])
+        zone = timezone.get_current_timezone()
+        if data["since"]:
+            events = events.filter(at__gte=datetime.combine(data["since"], time.min, zone))
+        if data["until"]:
+            events = events.filter(at__lte=datetime.combine(data["until"], time.max, zone))
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "taskforce/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
