@@ -170,7 +170,8 @@ def _audit_authenticator_reset(sender, request, user, authenticator, **kwargs) -
 def _audit_authenticator_used(sender, request, user, authenticator, **kwargs) -> None:
     # A recovery code is a one-time fallback: its use means a device may be lost, so it is worth a row.
     if authenticator.type == Authenticator.Type.RECOVERY_CODES:
-        unused = len(authenticator.wrap().get_unused_codes())
+        # Fetched again: allauth marked the code used on its own copy of the row.
+        unused = len(Authenticator.objects.get(pk=authenticator.pk).wrap().get_unused_codes())
         audit.record("auth.recovery_code_used", actor=user, request=request, unused_codes=unused)
 
 

@@ -1,0 +1,317 @@
+"""Two-factor authentication: who must have it, signing in with it, and what it leaves in the audit trail.
+
+Ada is a site admin, Carol coordinates a task force, Mel is a member with neither role.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import Group
+from django.contrib.messages import get_messages
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core import mail
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.urls import resolve, reverse
+from django.utils import timezone
+
+from members.models import User
+from taskforce import auth
+from taskforce.middleware import RequireSecondFactorMiddleware
+from taskforce.models import AuditEvent, TaskForce
+
+PASSWORD = "correct-horse-battery-staple"
+SETUP_URL = "/accounts/2fa/totp/activate/"
+
+
+@pytest.fixture(autouse=True)
+def _mfa_settings(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "mfa"}}
+    settings.REQUIRE_MFA = False
+    settings.LOGIN_REDIRECT_URL = "/"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def ada(db) -> User:
+    return User.objects.create_superuser("ada@example.org", PASSWORD, full_name="Ada Admin")
+
+
+@pytest.fixture
+def carol(db) -> User:
+    carol = User.objects.create_user("carol@example.org", PASSWORD, full_name="Carol Coordinator")
+    taskforce = TaskForce.objects.create(
+        name="Metro Task Force",
+        slug="metro",
+        coordinators=Group.objects.create(name="tf:metro:coordinators"),
+        facilitators=Group.objects.create(name="tf:metro:facilitators"),
+    )
+    carol.groups.add(taskforce.coordinators)
+    return carol
+
+
+@pytest.fixture
+def mel(db) -> User:
+    return User.objects.create_user("mel@example.org", PASSWORD, full_name="Mel Member")
+
+
+def add_totp(user: User) -> str:
+    """Give the user an authenticator app and recovery codes, as finishing the setup page does."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    return secret
+
+
+def current_code(secret: str) -> str:
+    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+
+
+def recovery_codes(user: User) -> list[str]:
+    return Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES).wrap().get_unused_codes()
+
+
+def sign_in(client, email: str):
+    return client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
+
+
+def enter_code(client, code: str):
+    return client.post(reverse("mfa_authenticate"), {"code": code})
+
+
+def signed_in(client) -> bool:
+    return SESSION_KEY in client.session
+
+
+def second_factor_gate(user: User, path: str = "/"):
+    """What RequireSecondFactorMiddleware does with this person's request for `path`."""
+    request = RequestFactory().get(path)
+    request.user = user
+    request.resolver_match = resolve(path)
+    request._messages = CookieStorage(request)
+    return RequireSecondFactorMiddleware(lambda r: HttpResponse()).process_view(request, lambda r: None, (), {})
+
+
+# --- who must use a second factor ------------------------------------------
+
+
+def test_site_admins_and_coordinators_require_mfa(ada, carol, mel):
+    assert auth.user_requires_mfa(ada)
+    assert auth.user_requires_mfa(carol)
+    assert not auth.user_requires_mfa(mel)
+
+
+def test_apps_can_add_their_own_reason_to_require_mfa(mel, monkeypatch):
+    monkeypatch.setattr(auth, "MFA_REQUIRED_CHECKS", [*auth.MFA_REQUIRED_CHECKS, lambda user: user.email == mel.email])
+
+    assert auth.user_requires_mfa(mel)
+
+
+def test_it_sends_an_admin_without_a_second_factor_to_set_one_up(client, ada, settings):
+    settings.REQUIRE_MFA = True
+    client.force_login(ada)
+
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == SETUP_URL
+    assert "two-factor authentication" in str(next(iter(get_messages(response.wsgi_request))))
+
+
+def test_it_sends_a_coordinator_without_a_second_factor_to_set_one_up(carol, settings):
+    settings.REQUIRE_MFA = True
+
+    assert second_factor_gate(carol)["Location"] == SETUP_URL
+
+
+def test_htmx_requests_are_sent_to_setup_with_a_header(client, ada, settings):
+    settings.REQUIRE_MFA = True
+    client.force_login(ada)
+
+    response = client.get("/", headers={"HX-Request": "true"})
+
+    assert response.status_code == 401
+    assert response["HX-Redirect"] == SETUP_URL
+
+
+def test_the_setup_pages_and_sign_out_stay_reachable(client, ada, settings):
+    settings.REQUIRE_MFA = True
+    client.force_login(ada)
+
+    assert client.get(reverse("mfa_index")).status_code == 200
+    assert client.get(SETUP_URL)["Location"].startswith(reverse("account_reauthenticate"))
+    assert client.get(reverse("account_reauthenticate")).status_code == 200
+    client.post(reverse("account_logout"))
+    assert not signed_in(client)
+
+
+def test_members_without_sensitive_access_are_not_asked(mel, settings):
+    settings.REQUIRE_MFA = True
+
+    assert second_factor_gate(mel) is None
+
+
+def test_an_admin_with_an_authenticator_app_is_let_through(ada, settings):
+    settings.REQUIRE_MFA = True
+    add_totp(ada)
+
+    assert second_factor_gate(ada) is None
+
+
+def test_recovery_codes_alone_are_not_a_second_factor(ada, settings):
+    settings.REQUIRE_MFA = True
+    RecoveryCodes.activate(ada)
+
+    assert second_factor_gate(ada)["Location"] == SETUP_URL
+
+
+def test_nobody_is_sent_to_setup_when_the_requirement_is_off(ada, settings):
+    settings.REQUIRE_MFA = False
+
+    assert second_factor_gate(ada) is None
+
+
+def test_setting_up_an_authenticator_app_is_recorded_and_unlocks_the_site(
+    client, ada, settings, clock, django_capture_on_commit_callbacks
+):
+    settings.REQUIRE_MFA = True
+    sign_in(client, ada.email)
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    client.get(SETUP_URL)
+    secret = client.session["mfa.totp.secret"]
+
+    with django_capture_on_commit_callbacks(execute=True):  # allauth signals once the row is committed
+        response = client.post(SETUP_URL, {"code": current_code(secret)})
+
+    assert response.status_code == 302
+    assert Authenticator.objects.filter(user=ada, type=Authenticator.Type.TOTP).exists()
+    assert AuditEvent.objects.filter(action="auth.mfa_enabled", actor=ada, detail__authenticator="totp").exists()
+    assert AuditEvent.objects.filter(action="auth.recovery_codes_generated", actor=ada).exists()
+    assert second_factor_gate(ada) is None
+
+
+def test_turning_off_the_authenticator_app_is_recorded(client, ada, django_capture_on_commit_callbacks):
+    add_totp(ada)
+    client.force_login(ada)
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("mfa_deactivate_totp"))
+
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="auth.mfa_disabled", actor=ada, detail__authenticator="totp").exists()
+
+
+# --- signing in with a second factor ------------------------------------------
+
+
+def test_sign_in_asks_for_a_code_after_the_password(client, ada, clock):
+    secret = add_totp(ada)
+
+    response = sign_in(client, ada.email)
+
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert not signed_in(client)
+    assert not AuditEvent.objects.filter(action="auth.login").exists()
+
+    response = enter_code(client, current_code(secret))
+
+    assert response.status_code == 302
+    assert signed_in(client)
+    assert AuditEvent.objects.get(action="auth.login").actor == ada
+
+
+def test_a_wrong_code_fails_and_is_recorded(client, ada, clock):
+    secret = add_totp(ada)
+    sign_in(client, ada.email)
+    wrong = f"{(int(current_code(secret)) + 1) % 1_000_000:06d}"
+
+    response = enter_code(client, wrong)
+
+    assert response.status_code == 200
+    assert "Incorrect code" in response.content.decode()
+    assert not signed_in(client)
+    assert AuditEvent.objects.get(action="auth.mfa_failed").actor == ada
+
+
+def test_a_code_cannot_be_used_twice(client, ada, clock):
+    secret = add_totp(ada)
+    code = current_code(secret)
+    sign_in(client, ada.email)
+    enter_code(client, code)
+    assert signed_in(client)
+    client.post(reverse("account_logout"))
+
+    clock.shift(timedelta(seconds=5))  # still the same 30-second window, so the code is still "current"
+    assert current_code(secret) == code
+    sign_in(client, ada.email)
+    response = enter_code(client, code)
+
+    assert "Incorrect code" in response.content.decode()
+    assert not signed_in(client)
+
+
+def test_a_recovery_code_works_once(client, ada):
+    add_totp(ada)
+    code = recovery_codes(ada)[0]
+
+    sign_in(client, ada.email)
+    enter_code(client, code)
+
+    assert signed_in(client)
+    event = AuditEvent.objects.get(action="auth.recovery_code_used")
+    assert event.actor == ada
+    assert event.detail == {"unused_codes": len(recovery_codes(ada))}
+    assert code not in recovery_codes(ada)
+
+    client.post(reverse("account_logout"))
+    sign_in(client, ada.email)
+    response = enter_code(client, code)
+
+    assert "Incorrect code" in response.content.decode()
+    assert not signed_in(client)
+
+
+def test_the_code_page_is_styled_and_labelled(client, ada):
+    add_totp(ada)
+    sign_in(client, ada.email)
+
+    html = client.get(reverse("mfa_authenticate")).content.decode()
+
+    assert 'class="card shadow-sm"' in html
+    assert re.search(r'<label[^>]*for="id_code"', html)
+    assert 'autocomplete="one-time-code"' in html
+
+
+def test_password_reset_never_skips_the_second_factor(client, ada, settings):
+    # Even if someone turns on allauth's sign-in-after-reset, the code is still asked for.
+    settings.ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+    add_totp(ada)
+    client.post(reverse("account_reset_password"), {"email": ada.email})
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", mail.outbox[0].body).group(1)
+    form_url = client.get(link)["Location"]
+
+    response = client.post(form_url, {"password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase"})
+
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert not signed_in(client)
