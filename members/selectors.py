@@ -48,7 +48,7 @@ def roles_by_person(taskforce: TaskForce) -> dict[int, list[str]]:
     labels: dict[int, list[str]] = {}
     for user_id, roles in held.items():
         specific = [role for role in order if role in roles and role != Role.MEMBER]
-        labels[user_id] = [Role(role).label for role in (specific or [Role.MEMBER])]
+        labels[user_id] = [str(Role(role).label) for role in (specific or [Role.MEMBER])]
     return labels
 
 

@@ -34,7 +34,7 @@ VALUES = "\n".join(
     ]
 )
 
-# name, sector, level, jurisdiction, rural, tribal, liaison (name, title, email) or None if only invited
+# name, sector, level, jurisdiction, rural, tribal, liaison (name, title, email[, "invited" if not joined yet])
 AGENCIES = [
     (
         "Harbor County Sheriff's Office",
@@ -90,7 +90,15 @@ AGENCIES = [
         False,
         ("Priya Natarajan", "Assistant District Attorney", "p.natarajan@harborda.example.org"),
     ),
-    ("U.S. Attorney's Office, Northern District", "prosecution", "federal", "Northern District", False, False, None),
+    (
+        "U.S. Attorney's Office, Northern District",
+        "prosecution",
+        "federal",
+        "Northern District",
+        False,
+        False,
+        ("Elena Garza", "Assistant U.S. Attorney", "e.garza@usao.example.org", "invited"),
+    ),
     (
         "Harbor County Public Defender",
         "defense",
@@ -217,7 +225,15 @@ AGENCIES = [
         False,
         ("Grace Mbeki", "Outreach Manager", "g.mbeki@streetoutreach.example.org"),
     ),
-    ("Harbor Pride Center", "lgbt_advocates", "", "Port Harbor", False, False, None),
+    (
+        "Harbor Pride Center",
+        "lgbt_advocates",
+        "",
+        "Port Harbor",
+        False,
+        False,
+        ("Quinn Adler", "Youth Program Manager", "q.adler@harborpride.example.org", "invited"),
+    ),
     (
         "Interfaith Council of Harbor County",
         "faith_based",
@@ -245,7 +261,15 @@ AGENCIES = [
         False,
         ("Robert Hale", "Deputy County Executive", "r.hale@harborcounty.example.org"),
     ),
-    ("Harbor Public Media", "media", "", "Harbor County", False, False, None),
+    (
+        "Harbor Public Media",
+        "media",
+        "",
+        "Harbor County",
+        False,
+        False,
+        ("Leah Brennan", "News Director", "l.brennan@harborpublic.example.org", "invited"),
+    ),
 ]
 
 ROLES_TEXT = {
@@ -256,7 +280,17 @@ ROLES_TEXT = {
     "health_care": "Provides medical examinations and screens patients for trafficking indicators.",
     "mental_health": "Offers trauma-focused therapy within two weeks of referral.",
     "education": "Trains school staff to recognize and report exploitation; supports enrolled youth.",
+    "social_services": "Coordinates the task force and funds services for identified youth.",
+    "juvenile_justice": "Screens justice-involved youth for exploitation and diverts victims to services.",
+    "judiciary": "Hears dependency and delinquency matters; supports specialized CSEC court calendars.",
+    "survivors": "Advises the task force on survivor-informed practice and offers peer mentoring.",
+    "research": "Evaluates the task force's outcomes and shares research on prevalence and practice.",
+    "homeless_advocates": "Runs street and shelter outreach and refers at-risk youth.",
+    "faith_based": "Offers volunteers, emergency housing and community awareness events.",
+    "private_sector": "Trains hotel staff to recognize trafficking and report it.",
 }
+# Left incomplete on purpose, so the coordinator's dashboard has real gaps to show.
+INCOMPLETE = {"activists", "defense", "public_officials"}
 
 
 class Command(BaseCommand):
@@ -296,15 +330,15 @@ class Command(BaseCommand):
                     "jurisdiction": jurisdiction,
                     "is_rural": rural,
                     "is_tribal": tribal,
-                    "main_contact_name": liaison[0] if liaison else "",
-                    "main_contact_email": liaison[2] if liaison else "",
+                    "main_contact_name": liaison[0],
+                    "main_contact_email": liaison[2],
                     "main_contact_phone": f"(555) 010-{len(name) * 37 % 10000:04d}",
                 },
-                liaison_email=liaison[2] if liaison else f"contact@{sector.replace('_', '')}.example.org",
-                liaison_name=liaison[0] if liaison else "Agency contact",
+                liaison_email=liaison[2],
+                liaison_name=liaison[0],
                 roles_and_responsibilities=ROLES_TEXT.get(sector, ""),
             )
-            if liaison is None:
+            if len(liaison) > 3:
                 continue  # stays invited: the dashboard shows what an open invitation looks like
             person = services.invitation_accept(
                 token=onboarded.invitation.token,
@@ -314,11 +348,13 @@ class Command(BaseCommand):
                 phone=f"(555) 010-{len(liaison[0]) * 53 % 10000:04d}",
             )
             membership = onboarded.membership
-            if sector in ROLES_TEXT:
+            if sector not in INCOMPLETE:
                 services.membership_update_profile(
                     membership=membership,
                     actor=person,
-                    roles_and_responsibilities=ROLES_TEXT[sector],
+                    roles_and_responsibilities=ROLES_TEXT.get(
+                        sector, "Shares information and takes part in case review."
+                    ),
                     response_commitments="Named on-call contact answers task force calls within one business day.",
                     signatory=person,
                     alternate_liaison=None,

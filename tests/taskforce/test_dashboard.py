@@ -1,0 +1,57 @@
+"""Each person's dashboard shows what needs their attention, and nothing of what they may not see."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from members import services
+from taskforce.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_coordinator_sees_open_invitations_and_gaps(cast, client_for):
+    services.organization_onboard(
+        taskforce=cast.taskforce,
+        actor=cast.coordinator,
+        agency_fields={"name": "Harbor Radio", "sector": "media"},
+        liaison_email="r@radio.example.org",
+        liaison_name="Rae Reporter",
+    )
+    body = client_for(cast.coordinator).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug])).content.decode()
+    assert "Invitations awaiting a reply" in body and "Rae Reporter" in body
+    assert "Missing sector" in body
+
+
+def test_the_liaison_sees_the_profile_checklist_not_the_coordinator_card(cast, client_for):
+    body = client_for(cast.liaison_a).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug])).content.decode()
+    assert "Complete the profile" in body and "Sheriff&#x27;s Office" in body
+    assert "Invitations awaiting a reply" not in body
+
+
+def test_a_member_sees_their_agency_without_edit_actions(cast, client_for):
+    body = client_for(cast.member_b).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug])).content.decode()
+    assert "Child Advocacy Center" in body and "Complete the profile" not in body
+
+
+def test_home_sends_a_one_task_force_person_straight_to_it(cast, client_for):
+    response = client_for(cast.member_b).get(reverse("home"))
+    assert response["Location"] == reverse("taskforce:dashboard", args=[cast.taskforce.slug])
+
+
+def test_the_switcher_lists_only_visible_task_forces(cast, client_for):
+    body = client_for(cast.admin).get(reverse("home")).content.decode()
+    assert "Harbor Task Force" in body and "Lakeshore Task Force" in body
+    body = client_for(cast.coordinator).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug])).content.decode()
+    assert "Lakeshore Task Force" not in body
+
+
+def test_the_audit_log_is_for_admins_and_filters(cast, client_for):
+    assert client_for(cast.coordinator).get(reverse("taskforce:audit_log")).status_code == 403
+    response = client_for(cast.admin).get(
+        reverse("taskforce:audit_log"), {"action": "invitation.", "taskforce": cast.taskforce.pk}
+    )
+    events = list(response.context["page"])
+    assert events and all(e.action.startswith("invitation.") and e.taskforce_id == cast.taskforce.pk for e in events)
+    assert AuditEvent.objects.filter(action="role.granted").exists()
