@@ -16,5 +16,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include((taskforce_patterns, "taskforce"))),
     path("", include("members.urls")),
+    path("", include("mous.urls")),
+    path("", include("meetings.urls")),
+    path("", include("cases.urls")),
     path("accounts/", include("allauth.urls")),
 ]

@@ -1,0 +1,3 @@
+app_name = "mous"
+
+urlpatterns: list = []
