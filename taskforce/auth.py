@@ -40,8 +40,8 @@ class AccountAdapter(DefaultAccountAdapter):
         **DefaultAccountAdapter.error_messages,
         # The same words whether the account exists or not, so the lockout does not reveal accounts.
         "too_many_login_attempts": _(
-            "Too many failed attempts. Sign-in is paused for this account for a few minutes; "
-            "try again later or reset your password."
+            "Too many failed attempts. For your security, sign-in is paused for a few minutes. "
+            "Try again later, or reset your password."
         ),
     }
 
