@@ -4,15 +4,20 @@ and the audit receivers for every authentication event.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account import signals as account_signals
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.internal import ratelimit  # what the adapter itself uses; the public one lacks config
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -50,12 +55,50 @@ class AccountAdapter(DefaultAccountAdapter):
         return False
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
-        # allauth's login_failed rate limit is the account lockout; record every refusal it makes.
+        # The lockout is allauth's login_failed rate limit plus our fixed lock; record every refusal.
         try:
+            if is_locked_out(_login_label(credentials)):
+                raise self.validation_error("too_many_login_attempts")
             super().pre_authenticate(request, **credentials)
         except ValidationError:
             audit.record("auth.locked_out", request=request, actor=None, actor_label=_login_label(credentials))
             raise
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        # allauth's window slides: five failures spread over nine minutes would lock for only one.
+        # When a failure uses up the per-account allowance, lock for the full period from now.
+        if not ratelimit.consume(
+            request,
+            app="allauth.account",
+            action="login_failed",
+            key=self._get_login_attempts_cache_key(request, **credentials),
+            config={"login_failed": _per_account_rates()},
+            dry_run=True,
+        ):
+            lock_out(_login_label(credentials))
+
+
+def _per_account_rates() -> str:
+    rates = account_settings.RATE_LIMITS.get("login_failed") or ""
+    return ",".join(rate for rate in rates.split(",") if rate.strip().endswith("/key"))
+
+
+def _lockout_cache_key(login: str) -> str:
+    return "taskforce:lockout:" + hashlib.sha256(login.strip().lower().encode()).hexdigest()
+
+
+def lock_out(login: str) -> None:
+    minutes = getattr(settings, "LOGIN_LOCKOUT_MINUTES", 10)
+    cache.set(_lockout_cache_key(login), True, timeout=minutes * 60)
+
+
+def is_locked_out(login: str) -> bool:
+    return bool(login) and cache.get(_lockout_cache_key(login)) is not None
+
+
+def release_lockout(login: str) -> None:
+    """Lift the fixed lockout early (a successful password reset proves control of the mailbox)."""
+    cache.delete(_lockout_cache_key(login))
 
 
 def _login_label(credentials: dict[str, Any]) -> str:
@@ -140,6 +183,8 @@ def _audit_password_changed(sender, request, user, **kwargs) -> None:
 
 @receiver(account_signals.password_reset)
 def _audit_password_reset(sender, request, user, **kwargs) -> None:
+    # allauth clears its own failure count on a reset; the fixed lockout follows suit.
+    release_lockout(user.email)
     audit.record("auth.password_reset", actor=user, request=request)
 
 
