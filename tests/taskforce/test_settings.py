@@ -63,11 +63,6 @@ def test_the_production_environment_passes_the_deployment_checklist() -> None:
     assert "WARNINGS" not in result.stdout + result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="static/vendor/bootstrap.min.css and bootstrap.bundle.min.js end in sourceMappingURL comments for "
-    ".map files that are not vendored; delete those comment lines, then this marker",
-)
 def test_collectstatic_succeeds_under_production_storage(tmp_path: Path) -> None:
     # The web container runs collectstatic on start; the manifest storage fails on any dangling reference.
     result = run("manage.py", "collectstatic", "--noinput", env=production_env(STATIC_ROOT=str(tmp_path)))
@@ -80,7 +75,7 @@ def test_the_embedded_default_needs_no_services() -> None:
     probe = (
         "import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps({'debug': s.DEBUG, 'engine': s.DATABASES['default']['ENGINE'], "
-        "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'email': s.EMAIL_BACKEND, 'mfa': s.REQUIRE_MFA}))"
+        "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'email': s.MAILERS['default']['BACKEND'], 'mfa': s.REQUIRE_MFA}))"
     )
 
     result = run("-c", probe, env={})

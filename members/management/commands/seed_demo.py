@@ -301,7 +301,10 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present; nothing to do.")
             return
         # The demo invites dozens of people; their invitation emails are not worth printing.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"), transaction.atomic():
+        with (
+            override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}),
+            transaction.atomic(),
+        ):
             self._seed()
         self.stdout.write(self.style.SUCCESS(f"Demo seeded. Sign in with any demo login; password {DEMO_PASSWORD}"))
 
