@@ -2,7 +2,6 @@ from django.urls import include, path
 
 from taskforce import views
 
-
 taskforce_patterns = [
     path("tf/new/", views.taskforce_create, name="create"),
     path("tf/<slug:slug>/", views.taskforce_dashboard, name="dashboard"),
