@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import nh3
+from celery.exceptions import SoftTimeLimitExceeded
+from django.apps import apps
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, models, transaction
@@ -117,6 +119,15 @@ def subject_key(subject: models.Model) -> tuple[str, str]:
     if subject.pk is None:
         raise ValueError("Save the subject before scheduling notifications about it")
     return subject._meta.label_lower, str(subject.pk)
+
+
+def get_subject(notification: Notification) -> models.Model | None:
+    """The row's subject, or None if it has been deleted (a renderer then returns None: cancelled)."""
+    try:
+        model = apps.get_model(notification.subject_type)
+    except LookupError:
+        return None
+    return model._default_manager.filter(pk=notification.subject_id).first()
 
 
 def due_on_for(due_at: datetime) -> date:
@@ -225,20 +236,21 @@ def sweep(*, limit: int = 500, now: datetime | None = None) -> int:
 
 def sweep_all(*, limit: int = 500, budget_seconds: float = SWEEP_TIME_BUDGET_SECONDS) -> int:
     """Sweep batch after batch until nothing is due or the time budget is spent; returns how many sent."""
-    started = time.monotonic()
+    deadline = time.monotonic() + budget_seconds
     total = 0
     while True:
-        sent, handled = _sweep(limit=limit, now=None)
+        sent, handled = _sweep(limit=limit, now=None, deadline=deadline)
         total += sent
-        if handled < limit or time.monotonic() - started > budget_seconds:
+        if handled < limit or time.monotonic() >= deadline:
             return total
 
 
-def _sweep(*, limit: int, now: datetime | None) -> tuple[int, int]:
+def _sweep(*, limit: int, now: datetime | None, deadline: float | None = None) -> tuple[int, int]:
+    """Returns (sent, handled): handled counts cancelled and failed rows too."""
     sent = handled = 0
     email_connection = mailers.default  # one SMTP session for the whole batch, opened on first send
     try:
-        while handled < limit:
+        while handled < limit and (deadline is None or time.monotonic() < deadline):
             outcome = _send_one(now or timezone.now(), email_connection)
             if outcome is None:
                 break
@@ -259,7 +271,8 @@ def _send_one(now: datetime, email_connection) -> bool | None:
     Exactly-once would need the mail server to take part in our transaction, so we choose at-least-once
     (a duplicate reminder over a missing one) and keep the window to one row; the Message-ID is derived
     from the row, so mail clients that de-duplicate will show the repeat once.
-    (SQLite has no row locks: the embedded default runs one sweep at a time in-process.)
+    (SQLite has no row locks: with the embedded default, two sweeps running at the same moment could
+    both send a row. Fine for development; deployments run PostgreSQL.)
     """
     with transaction.atomic():
         row = (
@@ -285,6 +298,8 @@ def _send_one(now: datetime, email_connection) -> bool | None:
                 if message is not None:
                     if email_connection.send_messages([email_message(row, message)]) != 1:
                         raise RuntimeError("the mail backend accepted nothing")
+        except SoftTimeLimitExceeded:
+            raise  # Celery is stopping this task: roll back, the row stays due
         except Exception as exc:
             # A renderer bug or a refused send: count it, back off, keep the row for a later sweep.
             _record_failure(row, now, exc)

@@ -291,6 +291,22 @@ def test_sweep_respects_its_limit_and_sweep_all_loops(ping_kind, make_user, subj
     assert len(mailoutbox) == 5
 
 
+def test_sweep_all_stops_when_its_time_budget_is_spent(ping_kind, alice, subject, past, mailoutbox):
+    notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+
+    assert notifications.sweep_all(budget_seconds=0) == 0
+    assert notifications.sweep_all() == 1
+
+
+def test_get_subject_finds_the_object_or_none(ping_kind, alice, make_user, past):
+    bob = make_user()
+    row = notifications.schedule(kind=ping_kind.kind, subject=bob, recipient=alice, due_at=past)
+
+    assert notifications.get_subject(row) == bob
+    bob.delete()
+    assert notifications.get_subject(row) is None
+
+
 # --- queue_sweep ------------------------------------------------------------------------------------------
 
 
