@@ -291,6 +291,16 @@ MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Taskforce <no-reply@taskforce.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- encryption at rest -------------------------------------------------------
+# Fernet keys (urlsafe base64, 32 bytes) for confidential narrative fields, newest first. Rotation: put a
+# new key first, keep the old ones after it until `manage.py rotate_encryption_keys` has re-encrypted.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    # Demo and tests only: a fixed key anybody can read here protects nothing, which is fine for seed data.
+    FIELD_ENCRYPTION_KEYS = ["n5irJ3lk0jyR0wyCTWuJj6OEe37ed6tRT19G7R2uN8c="]
+
 # --- domain settings --------------------------------------------------------
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 14)
 INVITATION_REMINDER_AFTER_DAYS = env_int("INVITATION_REMINDER_AFTER_DAYS", 3)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
 # Only what the interpreter needs: the point is to see which settings come from the environment.
 KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYENV_VERSION")
@@ -19,6 +21,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(45),  # 60 characters
         "ALLOWED_HOSTS": "taskforce.example.org",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         **overrides,
     }
     return {key: value for key, value in env.items() if value is not None}
