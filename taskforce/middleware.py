@@ -157,7 +157,12 @@ class RequireSecondFactorMiddleware:
         if user is None or not user.is_authenticated:
             return None
         match = request.resolver_match
-        if match is not None and (match.url_name or "").startswith(MFA_EXEMPT_URL_NAME_PREFIXES):
+        # allauth's URLs are not namespaced; an app's "members:account_x" must not slip through.
+        if (
+            match is not None
+            and not match.namespace
+            and (match.url_name or "").startswith(MFA_EXEMPT_URL_NAME_PREFIXES)
+        ):
             return None
         if settings.STATIC_URL and request.path_info.startswith(settings.STATIC_URL):
             return None

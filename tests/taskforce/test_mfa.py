@@ -23,7 +23,7 @@ from django.core import mail
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import RequestFactory
-from django.urls import resolve, reverse
+from django.urls import ResolverMatch, resolve, reverse
 
 from members.models import User
 from taskforce import auth
@@ -164,6 +164,19 @@ def test_the_setup_pages_and_sign_out_stay_reachable(client, ada, settings):
     assert client.get(reverse("account_reauthenticate")).status_code == 200
     client.post(reverse("account_logout"))
     assert not signed_in(client)
+
+
+def test_only_allauths_own_pages_are_exempt(ada, settings):
+    settings.REQUIRE_MFA = True
+    request = RequestFactory().get("/tf/metro/account/")
+    request.user = ada
+    request._messages = CookieStorage(request)
+    # An app's page that happens to be called "account_..." is not one of allauth's.
+    request.resolver_match = ResolverMatch(lambda r: None, (), {}, url_name="account_details", namespaces=["members"])
+
+    response = RequireSecondFactorMiddleware(lambda r: HttpResponse()).process_view(request, lambda r: None, (), {})
+
+    assert response["Location"] == SETUP_URL
 
 
 def test_members_without_sensitive_access_are_not_asked(mel, settings):
