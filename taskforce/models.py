@@ -145,7 +145,13 @@ class Notification(models.Model):
                 fields=["due_at"],
                 name="notification_pending_idx",
                 condition=models.Q(sent_at__isnull=True, cancelled_at__isnull=True),
-            )
+            ),
+            # notifications.cancel(subject=...) without a kind: the unique key's index starts with kind.
+            models.Index(
+                fields=["subject_type", "subject_id"],
+                name="notification_subject_idx",
+                condition=models.Q(sent_at__isnull=True, cancelled_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
