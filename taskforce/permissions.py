@@ -15,7 +15,7 @@ services grant and revoke through `grant` and `revoke`. Rules:
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from django.apps import apps
 from django.contrib.auth.models import Group
@@ -28,8 +28,6 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from taskforce import audit
-
-M = TypeVar("M", bound=models.Model)
 
 # model label -> (parent field, permission on the parent that makes the child visible)
 VISIBLE_THROUGH: dict[str, tuple[str, str]] = {
