@@ -65,14 +65,20 @@ Renderer = Callable[[Notification], Message | None]
 Scheduler = Callable[[datetime], Any]
 
 _renderers: dict[str, Renderer] = {}
+_to_inactive_ok: set[str] = set()
 _schedulers: list[Scheduler] = []
 
 
 # --- registry ----------------------------------------------------------------------------------------
 
 
-def register(kind: str, render: Renderer) -> Renderer:
-    """Declare how to render one kind. A renderer returning None means "no longer relevant": cancel it."""
+def register(kind: str, render: Renderer, *, to_inactive: bool = False) -> Renderer:
+    """Declare how to render one kind. A renderer returning None means "no longer relevant": cancel it.
+
+    Rows for inactive users are cancelled unsent, unless the kind is registered with to_inactive=True:
+    for messages meant for people who are not (yet, or again) active, such as a re-invited person's
+    invitation reminder.
+    """
     if not kind or len(kind) > Notification._meta.get_field("kind").max_length:
         raise ValueError(f"Bad notification kind {kind!r}")
     existing = _renderers.get(kind)
@@ -80,6 +86,10 @@ def register(kind: str, render: Renderer) -> Renderer:
         # Two apps claiming one kind would send one app's rows with the other's words.
         raise ValueError(f"Notification kind {kind!r} is already registered to {existing!r}")
     _renderers[kind] = render
+    if to_inactive:
+        _to_inactive_ok.add(kind)
+    else:
+        _to_inactive_ok.discard(kind)
     return render
 
 
@@ -285,7 +295,7 @@ def _send_one(now: datetime, email_connection) -> bool | None:
         if row is None:
             return None
         recipient = row.recipient
-        if not recipient.is_active or not recipient.email:
+        if not recipient.email or not (recipient.is_active or row.kind in _to_inactive_ok):
             _mark(row, cancelled_at=now, last_error="recipient inactive or without email")
             return False
         render = _renderers.get(row.kind)

@@ -147,6 +147,21 @@ def test_inactive_recipients_are_not_sent_to(ping_kind, make_user, subject, past
     assert mailoutbox == []
 
 
+def test_a_kind_may_be_meant_for_inactive_people(ping_kind, make_user, subject, past, mailoutbox, monkeypatch):
+    monkeypatch.setattr(notifications, "_to_inactive_ok", set())
+    monkeypatch.setitem(notifications._renderers, "tests.reinvite", ping_kind)  # removed after the test
+    notifications.register("tests.reinvite", ping_kind, to_inactive=True)
+    returning = make_user(is_active=False)
+    notifications.schedule(kind="tests.reinvite", subject=subject, recipient=returning, due_at=past)
+    notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=returning, due_at=past)
+
+    assert notifications.sweep() == 1
+
+    assert Notification.objects.get(kind="tests.reinvite").sent_at is not None
+    assert Notification.objects.get(kind=ping_kind.kind).cancelled_at is not None
+    assert [m.to for m in mailoutbox] == [[returning.email]]
+
+
 def test_a_failed_send_is_retried_with_backoff_then_given_up(
     ping_kind, alice, subject, past, settings, unused_tcp_port_closed, caplog
 ):
@@ -298,12 +313,13 @@ def test_sweep_all_stops_when_its_time_budget_is_spent(ping_kind, alice, subject
     assert notifications.sweep_all() == 1
 
 
-def test_get_subject_finds_the_object_or_none(ping_kind, alice, make_user, past):
-    bob = make_user()
-    row = notifications.schedule(kind=ping_kind.kind, subject=bob, recipient=alice, due_at=past)
+def test_get_subject_finds_the_object_or_none(ping_kind, alice, subject, past):
+    # Any saved model can be a subject; another notification is one whose deletion cascades nowhere.
+    other = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+    row = notifications.schedule(kind=ping_kind.kind, subject=other, recipient=alice, due_at=past)
 
-    assert notifications.get_subject(row) == bob
-    bob.delete()
+    assert notifications.get_subject(row) == other
+    other.delete()
     assert notifications.get_subject(row) is None
 
 
