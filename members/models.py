@@ -299,3 +299,128 @@ class InvitationGroupObjectPermission(GroupObjectPermissionBase):
 
 class InvitationUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Invitation, on_delete=models.CASCADE)
+
+
+# --- action plan, subcommittees and training ------------------------------------------------
+
+
+class GoalStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("Not started")
+    ON_TRACK = "on_track", _("On track")
+    AT_RISK = "at_risk", _("At risk")
+    ACHIEVED = "achieved", _("Achieved")
+    DROPPED = "dropped", _("Dropped")
+
+
+class Goal(models.Model):
+    """A goal of the task force's action plan, with a measurable objective and a target date."""
+
+    taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="goals")
+    title = models.CharField(_("goal"), max_length=200)
+    objective = models.TextField(
+        _("measurable objective"), help_text=_("e.g. Train 90% of school counsellors by June.")
+    )
+    target_on = models.DateField(_("target date"))
+    status = models.CharField(_("status"), max_length=16, choices=GoalStatus.choices, default=GoalStatus.NOT_STARTED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    reviewed_on = models.DateField(_("last reviewed"), null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "target_on", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="goal_progress_at_most_100")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Subcommittee(models.Model):
+    """A working group of people from several agencies, charged with part of the action plan."""
+
+    taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="subcommittees")
+    name = models.CharField(_("name"), max_length=200)
+    charge = models.TextField(_("charge"), help_text=_("What the task force asked this subcommittee to do."))
+    chair = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="chaired_subcommittees"
+    )
+    members = models.ManyToManyField(User, blank=True, related_name="subcommittees")
+    goals = models.ManyToManyField(Goal, blank=True, related_name="subcommittees")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["taskforce", "name"], name="subcommittee_name_once")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrainingTopic(models.Model):
+    """An editable list per task force; core topics appear as columns of the training matrix."""
+
+    taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="training_topics")
+    name = models.CharField(_("topic"), max_length=120)
+    is_core = models.BooleanField(_("core topic"), default=True)
+    valid_for_months = models.PositiveSmallIntegerField(
+        _("valid for (months)"), default=24, help_text=_("After this, the training counts as expired.")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["taskforce", "name"], name="training_topic_once")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrainingKind(models.TextChoices):
+    JOINT = "joint", _("Joint training")
+    INTERNAL = "internal", _("Agency-internal training")
+    MEETING_SEGMENT = "meeting", _("Training segment of a meeting")
+    TEAM_ACTIVITY = "team_activity", _("Team activity (not training)")
+
+
+class TrainingEvent(models.Model):
+    taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="training_events")
+    title = models.CharField(_("title"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=TrainingKind.choices, default=TrainingKind.JOINT)
+    topics = models.ManyToManyField(TrainingTopic, blank=True, related_name="events", verbose_name=_("topics"))
+    trainer = models.CharField(_("trainer"), max_length=200, blank=True)
+    held_on = models.DateField(_("date"))
+    duration_minutes = models.PositiveSmallIntegerField(_("duration (minutes)"), default=60)
+    agency = models.ForeignKey(
+        Agency,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("For agency-internal training."),
+    )
+    # Set when the event is a meeting's training segment (meetings -> members, never the reverse).
+    source_label = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-held_on", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def counts_as_training(self) -> bool:
+        return self.kind != TrainingKind.TEAM_ACTIVITY
+
+
+class TrainingAttendance(models.Model):
+    event = models.ForeignKey(TrainingEvent, on_delete=models.CASCADE, related_name="attendances")
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="training_attendances")
+    recorded_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "person"], name="training_attendance_once")]
+
+    def __str__(self) -> str:
+        return f"{self.person} at {self.event}"

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from members.models import Invitation, Membership, MembershipStatus, Role, Sector, TaskForceRole, User
+from members.models import (
+    Goal,
+    Invitation,
+    Membership,
+    MembershipStatus,
+    Role,
+    Sector,
+    Subcommittee,
+    TaskForceRole,
+    TrainingAttendance,
+    TrainingKind,
+    TrainingTopic,
+    User,
+)
 from taskforce.models import TaskForce
 
 
@@ -107,3 +124,104 @@ def incomplete_profiles(taskforce: TaskForce) -> list[Membership]:
         "agency"
     )
     return [m for m in memberships if not m.profile_complete]
+
+
+# --- action plan and training -------------------------------------------------------------------
+
+
+def people_of_taskforce(taskforce: TaskForce) -> QuerySet[User]:
+    return (
+        User.objects.filter(taskforce_roles__taskforce=taskforce, is_active=True)
+        .select_related("agency")
+        .distinct()
+        .order_by("agency__name", "full_name")
+    )
+
+
+@dataclass
+class MatrixCell:
+    completed_on: date | None
+    expires_on: date | None
+
+    @property
+    def state(self) -> str:
+        if self.completed_on is None:
+            return "missing"
+        return "expired" if self.expires_on and self.expires_on < timezone.localdate() else "current"
+
+
+@dataclass
+class MatrixRow:
+    person: User
+    cells: list[MatrixCell]
+
+    @property
+    def gaps(self) -> int:
+        return sum(1 for cell in self.cells if cell.state != "current")
+
+
+@dataclass
+class GapSummary:
+    label: str
+    people: int
+    gaps: int
+    possible: int
+
+    @property
+    def coverage(self) -> int:
+        return round(100 * (self.possible - self.gaps) / self.possible) if self.possible else 0
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def training_matrix(taskforce: TaskForce) -> tuple[list[TrainingTopic], list[MatrixRow]]:
+    """People by core topic: the latest training each completed, and whether it has expired. Three queries."""
+    topics = list(TrainingTopic.objects.filter(taskforce=taskforce, is_core=True).order_by("name"))
+    latest = {
+        (row["person_id"], row["event__topics"]): row["last"]
+        for row in TrainingAttendance.objects.filter(event__taskforce=taskforce, event__topics__in=topics)
+        .exclude(event__kind=TrainingKind.TEAM_ACTIVITY)
+        .values("person_id", "event__topics")
+        .annotate(last=Max("event__held_on"))
+    }
+    rows = []
+    for person in people_of_taskforce(taskforce):
+        cells = []
+        for topic in topics:
+            done = latest.get((person.pk, topic.pk))
+            cells.append(MatrixCell(done, _add_months(done, topic.valid_for_months) if done else None))
+        rows.append(MatrixRow(person, cells))
+    return topics, rows
+
+
+def training_gaps(rows: list[MatrixRow], topics: list[TrainingTopic]) -> dict[str, list[GapSummary]]:
+    """Where training is missing or expired, by agency and by sector, worst first."""
+    by: dict[str, dict[str, GapSummary]] = {"agency": {}, "sector": {}}
+    for row in rows:
+        agency = row.person.agency
+        keys = {
+            "agency": agency.name if agency else str(_("No agency")),
+            "sector": agency.sector_label if agency else str(_("No agency")),
+        }
+        for dimension, label in keys.items():
+            summary = by[dimension].setdefault(label, GapSummary(label, 0, 0, 0))
+            summary.people += 1
+            summary.gaps += row.gaps
+            summary.possible += len(topics)
+    return {dimension: sorted(values.values(), key=lambda s: (s.coverage, s.label)) for dimension, values in by.items()}
+
+
+def goals_with_progress(taskforce: TaskForce) -> QuerySet[Goal]:
+    return Goal.objects.filter(taskforce=taskforce).prefetch_related("subcommittees")
+
+
+def subcommittees_of(taskforce: TaskForce) -> QuerySet[Subcommittee]:
+    return (
+        Subcommittee.objects.filter(taskforce=taskforce)
+        .select_related("chair__agency")
+        .prefetch_related("goals", Prefetch("members", queryset=User.objects.select_related("agency")))
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -19,11 +20,17 @@ from django.utils.translation import gettext as _
 
 from members.models import (
     Agency,
+    Goal,
+    GoalStatus,
     Invitation,
     Membership,
     MembershipStatus,
     Role,
+    Subcommittee,
     TaskForceRole,
+    TrainingAttendance,
+    TrainingEvent,
+    TrainingTopic,
     User,
 )
 from taskforce import audit, notifications, permissions
@@ -479,4 +486,144 @@ def render_invitation_reminder(notification: Any) -> notifications.Message | Non
     return notifications.Message(
         subject=render_to_string("emails/invitation_subject.txt", context).strip().replace("\n", " "),
         body=render_to_string("emails/invitation.txt", context),
+    )
+
+
+# --- action plan, subcommittees, training ---------------------------------------------------
+
+DEFAULT_TRAINING_TOPICS = (
+    "CSEC identification",
+    "Trauma-informed care",
+    "Confidentiality and information sharing",
+    "Labor trafficking",
+)
+
+GOAL_REVIEW_DUE = "members.goal_review_due"
+
+
+def training_topics_ensure(*, taskforce: TaskForce) -> None:
+    """Every task force starts with the core topics the fact sheet's training challenge calls for."""
+    if not TrainingTopic.objects.filter(taskforce=taskforce).exists():
+        TrainingTopic.objects.bulk_create(
+            [TrainingTopic(taskforce=taskforce, name=name, is_core=True) for name in DEFAULT_TRAINING_TOPICS],
+            ignore_conflicts=True,
+        )
+
+
+@transaction.atomic
+def goal_save(*, taskforce: TaskForce, actor: Any, goal: Goal | None = None, **fields: Any) -> Goal:
+    goal = goal or Goal(taskforce=taskforce)
+    for key in ("title", "objective", "target_on", "status", "progress"):
+        if key in fields:
+            setattr(goal, key, fields[key])
+    goal.full_clean()
+    goal.save()
+    audit.record("goal.saved", actor=actor, obj=goal, taskforce=taskforce)
+    return goal
+
+
+@transaction.atomic
+def goal_mark_reviewed(*, goal: Goal, actor: Any) -> Goal:
+    goal.reviewed_on = timezone.localdate()
+    goal.save(update_fields=["reviewed_on"])
+    notifications.cancel(kind=GOAL_REVIEW_DUE, subject=goal)
+    audit.record("goal.reviewed", actor=actor, obj=goal, taskforce=goal.taskforce)
+    return goal
+
+
+@transaction.atomic
+def subcommittee_save(
+    *,
+    taskforce: TaskForce,
+    actor: Any,
+    name: str,
+    charge: str,
+    chair: User | None,
+    members: list[User],
+    goals: list[Goal],
+    subcommittee: Subcommittee | None = None,
+) -> Subcommittee:
+    subcommittee = subcommittee or Subcommittee(taskforce=taskforce)
+    subcommittee.name, subcommittee.charge, subcommittee.chair = name, charge, chair
+    subcommittee.full_clean(exclude=["taskforce"])
+    subcommittee.save()
+    people = set(members) | ({chair} if chair else set())
+    subcommittee.members.set(people)
+    subcommittee.goals.set(goals)
+    audit.record("subcommittee.saved", actor=actor, obj=subcommittee, taskforce=taskforce, members=len(people))
+    return subcommittee
+
+
+@transaction.atomic
+def training_event_save(
+    *,
+    taskforce: TaskForce,
+    actor: Any,
+    title: str,
+    kind: str,
+    topics: list[TrainingTopic],
+    trainer: str,
+    held_on: Any,
+    duration_minutes: int,
+    agency: Agency | None = None,
+    attendees: list[User] | None = None,
+    event: TrainingEvent | None = None,
+    source_label: str = "",
+) -> TrainingEvent:
+    """Record a training (or a team activity) and who attended; meetings call this for training segments."""
+    event = event or TrainingEvent(taskforce=taskforce, created_by=actor if getattr(actor, "pk", None) else None)
+    event.title, event.kind, event.trainer = title, kind, trainer
+    event.held_on, event.duration_minutes, event.agency = held_on, duration_minutes, agency
+    event.source_label = source_label or event.source_label
+    event.full_clean(exclude=["taskforce", "created_by"])
+    event.save()
+    event.topics.set([topic for topic in topics if topic.taskforce_id == taskforce.pk])
+    if attendees is not None:
+        training_attendance_set(event=event, people=attendees, actor=actor)
+    audit.record("training.saved", actor=actor, obj=event, taskforce=taskforce)
+    return event
+
+
+def training_attendance_set(*, event: TrainingEvent, people: list[User], actor: Any) -> None:
+    wanted = {person.pk for person in people}
+    event.attendances.exclude(person_id__in=wanted).delete()
+    existing = set(event.attendances.values_list("person_id", flat=True))
+    TrainingAttendance.objects.bulk_create(
+        [
+            TrainingAttendance(event=event, person_id=pk, recorded_by=actor if getattr(actor, "pk", None) else None)
+            for pk in wanted - existing
+        ]
+    )
+
+
+def schedule_goal_reviews(now: Any) -> int:
+    """Hourly: a goal not reviewed for a year reminds the coordinators, once per goal per day it falls due."""
+    year_ago = timezone.localdate() - timedelta(days=365)
+    created = 0
+    goals = (
+        Goal.objects.exclude(status__in=[GoalStatus.ACHIEVED, GoalStatus.DROPPED])
+        .filter(Q(reviewed_on__lt=year_ago) | Q(reviewed_on__isnull=True, created_at__date__lt=year_ago))
+        .select_related("taskforce__coordinators")
+    )
+    for goal in goals:
+        due_from = goal.reviewed_on or goal.created_at.date()
+        due_at = timezone.make_aware(datetime.combine(due_from + timedelta(days=365), time(9)))
+        for coordinator in goal.taskforce.coordinators.user_set.filter(is_active=True):
+            if notifications.schedule(kind=GOAL_REVIEW_DUE, subject=goal, recipient=coordinator, due_at=due_at):
+                created += 1
+    return created
+
+
+def render_goal_review(notification: Any) -> notifications.Message | None:
+    goal = Goal.objects.select_related("taskforce").filter(pk=notification.subject_id).first()
+    if goal is None or goal.status in (GoalStatus.ACHIEVED, GoalStatus.DROPPED):
+        return None
+    url = settings.SITE_URL + reverse("members:plan", args=[goal.taskforce.slug])
+    return notifications.Message(
+        subject=_("Action plan goal due for its yearly review: %(title)s") % {"title": goal.title},
+        body=_(
+            'The goal "%(title)s" of %(tf)s has not been reviewed for a year.\n\n'
+            "Review its objective, target date and progress with the task force:\n%(url)s\n"
+        )
+        % {"title": goal.title, "tf": goal.taskforce.name, "url": url},
     )

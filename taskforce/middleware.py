@@ -180,3 +180,31 @@ class RequireSecondFactorMiddleware:
         if _is_htmx(request):
             return _htmx_redirect(setup_url)
         return HttpResponseRedirect(setup_url)
+
+
+class TaskForceTimeZoneMiddleware:
+    """Show times in the time zone of the task force named in the URL (the site's zone elsewhere).
+
+    Reads only the zone name; whether the person may see the task force is decided by the view, and a
+    page they may not see is a 404 that shows no times.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> None:
+        from taskforce.models import TaskForce
+
+        slug = view_kwargs.get("slug")
+        zone = TaskForce.objects.filter(slug=slug).values_list("time_zone", flat=True).first() if slug else None
+        if zone:
+            timezone.activate(zone)
+        return None

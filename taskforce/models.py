@@ -54,6 +54,7 @@ class TaskForce(models.Model):
         permissions = [
             ("manage_members", "Can onboard and offboard member agencies and people"),
             ("edit_charter", "Can edit the mission statement, values and cadence"),
+            ("manage_work", "Can manage the action plan, subcommittees and training records"),
         ]
 
     def __str__(self) -> str:

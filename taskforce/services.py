@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 from taskforce import audit, permissions
 from taskforce.models import CharterRevision, TaskForce
 
-COORDINATOR_PERMS = ("taskforce.view_taskforce", "taskforce.edit_charter", "taskforce.manage_members")
+COORDINATOR_PERMS = (
+    "taskforce.view_taskforce",
+    "taskforce.edit_charter",
+    "taskforce.manage_members",
+    "taskforce.manage_work",
+)
+FACILITATOR_PERMS = ("taskforce.view_taskforce", "taskforce.manage_work")
 
 
 class StaleEdit(Exception):
@@ -63,7 +69,8 @@ def taskforce_create(
     taskforce.save()
     for perm in COORDINATOR_PERMS:
         permissions.grant(perm, taskforce.coordinators, taskforce)
-    permissions.grant("taskforce.view_taskforce", taskforce.facilitators, taskforce)
+    for perm in FACILITATOR_PERMS:
+        permissions.grant(perm, taskforce.facilitators, taskforce)
     _keep_revision(taskforce, actor)
     audit.record("taskforce.created", actor=actor, obj=taskforce)
     return taskforce

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "taskforce.middleware.SessionTimeoutMiddleware",
     "taskforce.middleware.RequireSecondFactorMiddleware",
+    "taskforce.middleware.TaskForceTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

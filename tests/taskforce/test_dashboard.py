@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.urls import reverse
 
 from members import services
-from taskforce.models import AuditEvent
+from taskforce.models import AuditEvent, TaskForce
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +57,13 @@ def test_the_audit_log_is_for_admins_and_filters(cast, client_for):
     events = list(response.context["page"])
     assert events and all(e.action.startswith("invitation.") and e.taskforce_id == cast.taskforce.pk for e in events)
     assert AuditEvent.objects.filter(action="role.granted").exists()
+
+
+def test_times_show_in_the_task_force_time_zone(cast, client_for):
+    TaskForce.objects.filter(pk=cast.taskforce.pk).update(time_zone="America/Los_Angeles")
+    response = client_for(cast.coordinator).get(reverse("taskforce:charter_history", args=[cast.taskforce.slug]))
+    edited_at = response.context["revisions"][0].edited_at
+    pacific = edited_at.astimezone(ZoneInfo("America/Los_Angeles")).strftime("%H:%M")
+    eastern = edited_at.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M")
+    body = response.content.decode()
+    assert pacific in body and eastern not in body
