@@ -15,7 +15,7 @@ _emails = itertools.count(1)
 
 
 @pytest.fixture
-def make_user(db):
+def make_recipient(db):
     from members.models import User
 
     def make(**extra):
@@ -27,14 +27,14 @@ def make_user(db):
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user(full_name="Alice Agent")
+def recipient_user(make_recipient):
+    return make_recipient(full_name="Alice Agent")
 
 
 @pytest.fixture
-def subject(alice):
+def topic(recipient_user):
     """Anything saved can be a notification's subject; a user is the one model we always have."""
-    return alice
+    return recipient_user
 
 
 @pytest.fixture

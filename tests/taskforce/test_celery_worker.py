@@ -155,8 +155,8 @@ def workers(queue_name, tmp_path):
             worker.stop()
 
 
-def make_due_notifications(count: int, make_user) -> set[str]:
-    people = [make_user() for _ in range(20)]
+def make_due_notifications(count: int, make_recipient) -> set[str]:
+    people = [make_recipient() for _ in range(20)]
     due = timezone.now() - timezone.timedelta(minutes=1)
     ids = set()
     for n in range(count):
@@ -185,9 +185,9 @@ def wait_until_all_sent(workers, timeout: float = 90) -> None:
     raise AssertionError(f"{unsent} notifications still unsent\n{logs}")
 
 
-def test_two_workers_send_every_notification_exactly_once(workers, producer, queue_name, make_user):
+def test_two_workers_send_every_notification_exactly_once(workers, producer, queue_name, make_recipient):
     assert connection.vendor == "postgresql"
-    ids = make_due_notifications(200, make_user)
+    ids = make_due_notifications(200, make_recipient)
 
     for _ in range(30):
         producer.send_task(SWEEP_TASK, queue=queue_name)
@@ -208,12 +208,12 @@ def test_two_workers_send_every_notification_exactly_once(workers, producer, que
     assert all(row.sent_at is not None and row.attempts == 1 and row.last_error == "" for row in rows)
 
 
-def test_a_killed_worker_loses_nothing(workers, producer, queue_name, make_user):
+def test_a_killed_worker_loses_nothing(workers, producer, queue_name, make_recipient):
     """SIGKILL one worker mid-sweep: its open transaction dies with it and the other worker sends the rest.
 
     At most the one row in flight (mailed, not yet committed) goes out twice: at-least-once by design.
     """
-    ids = make_due_notifications(400, make_user)
+    ids = make_due_notifications(400, make_recipient)
     w1, w2 = workers
 
     for _ in range(10):

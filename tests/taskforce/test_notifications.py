@@ -28,15 +28,15 @@ def closed_smtp(settings, port: int) -> None:
     use_mailer(settings, "smtp", host="127.0.0.1", port=port, use_tls=False, timeout=2)
 
 
-def test_it_sends_a_due_notification_once_and_marks_it_sent(ping_kind, alice, subject, past, mailoutbox):
-    row = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+def test_it_sends_a_due_notification_once_and_marks_it_sent(ping_kind, recipient_user, topic, past, mailoutbox):
+    row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
 
     assert notifications.sweep() == 1
     assert notifications.sweep() == 0
 
     assert len(mailoutbox) == 1
     email = mailoutbox[0]
-    assert email.to == ["person1@example.org"] or email.to == [alice.email]
+    assert email.to == ["person1@example.org"] or email.to == [recipient_user.email]
     assert email.subject == "Ping"
     assert email.body == "Ping for Alice Agent"
     assert email.extra_headers["X-Taskforce-Notification"] == str(row.pk)
@@ -47,21 +47,21 @@ def test_it_sends_a_due_notification_once_and_marks_it_sent(ping_kind, alice, su
     assert row.last_error == ""
 
 
-def test_it_does_not_send_before_the_due_time(ping_kind, alice, subject, mailoutbox):
+def test_it_does_not_send_before_the_due_time(ping_kind, recipient_user, topic, mailoutbox):
     later = timezone.now() + timedelta(hours=2)
-    notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=later)
+    notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=later)
 
     assert notifications.sweep() == 0
     assert notifications.sweep(now=later) == 1
     assert len(mailoutbox) == 1
 
 
-def test_scheduling_twice_is_a_noop(ping_kind, alice, subject, past):
-    first = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+def test_scheduling_twice_is_a_noop(ping_kind, recipient_user, topic, past):
+    first = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
     with transaction.atomic():
         # Inside the caller's transaction the conflict must not poison it (a savepoint absorbs it).
         again = notifications.schedule(
-            kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past + timedelta(minutes=1)
+            kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past + timedelta(minutes=1)
         )
         assert Notification.objects.count() == 1
 
@@ -70,34 +70,36 @@ def test_scheduling_twice_is_a_noop(ping_kind, alice, subject, past):
     assert Notification.objects.get().due_at == past
 
 
-def test_another_due_date_is_another_notification(ping_kind, alice, subject, past):
-    notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+def test_another_due_date_is_another_notification(ping_kind, recipient_user, topic, past):
+    notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
     tomorrow = notifications.schedule(
-        kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past + timedelta(days=1)
+        kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past + timedelta(days=1)
     )
 
     assert tomorrow is not None
     assert Notification.objects.count() == 2
 
 
-def test_due_on_is_the_utc_date(ping_kind, alice, subject):
+def test_due_on_is_the_utc_date(ping_kind, recipient_user, topic):
     import zoneinfo
     from datetime import date, datetime
 
     # 22:30 in New York on 1 March is 03:30 UTC on 2 March.
     ny = datetime(2026, 3, 1, 22, 30, tzinfo=zoneinfo.ZoneInfo("America/New_York"))
-    row = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=ny)
+    row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=ny)
 
     assert row.due_on == date(2026, 3, 2)
     assert row.subject_type == "members.user"
-    assert row.subject_id == str(subject.pk)
+    assert row.subject_id == str(topic.pk)
 
 
-def test_it_refuses_unknown_kinds_and_naive_datetimes(alice, subject, past, ping_kind):
+def test_it_refuses_unknown_kinds_and_naive_datetimes(recipient_user, topic, past, ping_kind):
     with pytest.raises(LookupError):
-        notifications.schedule(kind="tests.typo", subject=subject, recipient=alice, due_at=past)
+        notifications.schedule(kind="tests.typo", subject=topic, recipient=recipient_user, due_at=past)
     with pytest.raises(ValueError, match="aware"):
-        notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past.replace(tzinfo=None))
+        notifications.schedule(
+            kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past.replace(tzinfo=None)
+        )
 
 
 def test_a_kind_cannot_be_claimed_twice(ping_kind):
@@ -106,23 +108,23 @@ def test_a_kind_cannot_be_claimed_twice(ping_kind):
         notifications.register(ping_kind.kind, lambda row: None)
 
 
-def test_cancelled_rows_are_not_sent(ping_kind, alice, make_user, subject, past, mailoutbox):
-    bob = make_user(full_name="Bob")
-    notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
-    notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=bob, due_at=past)
+def test_cancelled_rows_are_not_sent(ping_kind, recipient_user, make_recipient, topic, past, mailoutbox):
+    bob = make_recipient(full_name="Bob")
+    notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
+    notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=bob, due_at=past)
 
-    assert notifications.cancel(kind="tests.other", subject=subject) == 0
-    assert notifications.cancel(kind=ping_kind.kind, subject=subject, recipient=bob) == 1
+    assert notifications.cancel(kind="tests.other", subject=topic) == 0
+    assert notifications.cancel(kind=ping_kind.kind, subject=topic, recipient=bob) == 1
     assert notifications.sweep() == 1
-    assert notifications.cancel(subject=subject) == 0  # Alice's was sent: nothing left to cancel
+    assert notifications.cancel(subject=topic) == 0  # Alice's was sent: nothing left to cancel
 
-    assert [m.to for m in mailoutbox] == [[alice.email]]
+    assert [m.to for m in mailoutbox] == [[recipient_user.email]]
     assert Notification.objects.get(recipient=bob).cancelled_at is not None
 
 
-def test_a_renderer_returning_none_cancels_the_row(ping_kind, alice, subject, past, mailoutbox):
+def test_a_renderer_returning_none_cancels_the_row(ping_kind, recipient_user, topic, past, mailoutbox):
     ping_kind.cancel = True
-    row = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+    row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
 
     assert notifications.sweep() == 0
     assert notifications.sweep() == 0
@@ -134,9 +136,9 @@ def test_a_renderer_returning_none_cancels_the_row(ping_kind, alice, subject, pa
     assert mailoutbox == []
 
 
-def test_inactive_recipients_are_not_sent_to(ping_kind, make_user, subject, past, mailoutbox):
-    gone = make_user(is_active=False)
-    row = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=gone, due_at=past)
+def test_inactive_recipients_are_not_sent_to(ping_kind, make_recipient, topic, past, mailoutbox):
+    gone = make_recipient(is_active=False)
+    row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=gone, due_at=past)
 
     assert notifications.sweep() == 0
 
@@ -147,13 +149,13 @@ def test_inactive_recipients_are_not_sent_to(ping_kind, make_user, subject, past
     assert mailoutbox == []
 
 
-def test_a_kind_may_be_meant_for_inactive_people(ping_kind, make_user, subject, past, mailoutbox, monkeypatch):
+def test_a_kind_may_be_meant_for_inactive_people(ping_kind, make_recipient, topic, past, mailoutbox, monkeypatch):
     monkeypatch.setattr(notifications, "_to_inactive_ok", set())
     monkeypatch.setitem(notifications._renderers, "tests.reinvite", ping_kind)  # removed after the test
     notifications.register("tests.reinvite", ping_kind, to_inactive=True)
-    returning = make_user(is_active=False)
-    notifications.schedule(kind="tests.reinvite", subject=subject, recipient=returning, due_at=past)
-    notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=returning, due_at=past)
+    returning = make_recipient(is_active=False)
+    notifications.schedule(kind="tests.reinvite", subject=topic, recipient=returning, due_at=past)
+    notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=returning, due_at=past)
 
     assert notifications.sweep() == 1
 
@@ -163,10 +165,10 @@ def test_a_kind_may_be_meant_for_inactive_people(ping_kind, make_user, subject, 
 
 
 def test_a_failed_send_is_retried_with_backoff_then_given_up(
-    ping_kind, alice, subject, past, settings, unused_tcp_port_closed, caplog
+    ping_kind, recipient_user, topic, past, settings, unused_tcp_port_closed, caplog
 ):
     closed_smtp(settings, unused_tcp_port_closed)  # a real SMTP connection that is refused
-    row = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+    row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
     now = timezone.now()
 
     assert notifications.sweep(now=now) == 0
@@ -194,10 +196,10 @@ def test_a_failed_send_is_retried_with_backoff_then_given_up(
 
 
 def test_a_row_that_failed_is_sent_when_mail_works_again(
-    ping_kind, alice, subject, past, settings, unused_tcp_port_closed
+    ping_kind, recipient_user, topic, past, settings, unused_tcp_port_closed
 ):
     closed_smtp(settings, unused_tcp_port_closed)
-    row = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+    row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
     now = timezone.now()
     assert notifications.sweep(now=now) == 0
 
@@ -211,9 +213,9 @@ def test_a_row_that_failed_is_sent_when_mail_works_again(
     assert len(mail.outbox) == 1
 
 
-def test_a_renderer_that_raises_counts_as_a_failed_attempt(ping_kind, alice, subject, past, mailoutbox):
+def test_a_renderer_that_raises_counts_as_a_failed_attempt(ping_kind, recipient_user, topic, past, mailoutbox):
     ping_kind.fail_with = RuntimeError("template bug")
-    row = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+    row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
 
     assert notifications.sweep() == 0
 
@@ -223,9 +225,9 @@ def test_a_renderer_that_raises_counts_as_a_failed_attempt(ping_kind, alice, sub
     assert mailoutbox == []
 
 
-def test_rows_of_an_unregistered_kind_are_failed_not_sent(alice, subject, past, mailoutbox):
+def test_rows_of_an_unregistered_kind_are_failed_not_sent(recipient_user, topic, past, mailoutbox):
     row = Notification.objects.create(
-        kind="tests.removed", subject_type="members.user", subject_id=str(subject.pk), recipient=alice,
+        kind="tests.removed", subject_type="members.user", subject_id=str(topic.pk), recipient=recipient_user,
         due_on=past.date(), due_at=past,
     )  # fmt: skip
 
@@ -236,11 +238,11 @@ def test_rows_of_an_unregistered_kind_are_failed_not_sent(alice, subject, past, 
     assert "no renderer" in row.last_error
 
 
-def test_user_text_cannot_add_email_headers(ping_kind, alice, subject, past, mailoutbox):
+def test_user_text_cannot_add_email_headers(ping_kind, recipient_user, topic, past, mailoutbox):
     notifications.schedule(
         kind=ping_kind.kind,
-        subject=subject,
-        recipient=alice,
+        subject=topic,
+        recipient=recipient_user,
         due_at=past,
         context={"title": "Agenda\r\nBcc: everyone@example.org\nX-Evil: 1", "html": None},
     )
@@ -250,12 +252,14 @@ def test_user_text_cannot_add_email_headers(ping_kind, alice, subject, past, mai
     message = mailoutbox[0].message()
     assert message["Subject"] == "Ping Agenda Bcc: everyone@example.org X-Evil: 1"
     assert message["Bcc"] is None and message["X-Evil"] is None
-    assert mailoutbox[0].recipients() == [alice.email]
+    assert mailoutbox[0].recipients() == [recipient_user.email]
 
 
-def test_html_bodies_are_sanitised(ping_kind, alice, subject, past, mailoutbox):
+def test_html_bodies_are_sanitised(ping_kind, recipient_user, topic, past, mailoutbox):
     html = '<p onclick="steal()">Hi <a href="javascript:alert(1)">x</a></p><script>alert(1)</script><img src="https://evil.example/t.gif"><a href="https://ok.example/">ok</a>'
-    notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past, context={"html": html})
+    notifications.schedule(
+        kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past, context={"html": html}
+    )
 
     assert notifications.sweep() == 1
 
@@ -265,11 +269,11 @@ def test_html_bodies_are_sanitised(ping_kind, alice, subject, past, mailoutbox):
     assert '<a href="https://ok.example/" rel="noopener noreferrer">ok</a>' in body
 
 
-def test_the_notice_kind_renders_the_shared_email_layout(make_user, alice, subject, past, mailoutbox):
-    tom = make_user(full_name="Tom <b>& Jerry</b>")
+def test_the_notice_kind_renders_the_shared_email_layout(make_recipient, recipient_user, topic, past, mailoutbox):
+    tom = make_recipient(full_name="Tom <b>& Jerry</b>")
     notifications.schedule(
         kind=notifications.NOTICE_KIND,
-        subject=subject,
+        subject=topic,
         recipient=tom,
         due_at=past,
         context={"subject": "Room change", "body": "Meet in room 2 <today> & bring IDs"},
@@ -287,9 +291,9 @@ def test_the_notice_kind_renders_the_shared_email_layout(make_user, alice, subje
     assert "Meet in room 2 &lt;today&gt; &amp; bring IDs" in html
 
 
-def test_a_notice_without_words_is_cancelled(alice, subject, past, mailoutbox):
+def test_a_notice_without_words_is_cancelled(recipient_user, topic, past, mailoutbox):
     row = notifications.schedule(
-        kind=notifications.NOTICE_KIND, subject=subject, recipient=alice, due_at=past, context={"subject": "x"}
+        kind=notifications.NOTICE_KIND, subject=topic, recipient=recipient_user, due_at=past, context={"subject": "x"}
     )
 
     assert notifications.sweep() == 0
@@ -297,26 +301,26 @@ def test_a_notice_without_words_is_cancelled(alice, subject, past, mailoutbox):
     assert row.cancelled_at is not None
 
 
-def test_sweep_respects_its_limit_and_sweep_all_loops(ping_kind, make_user, subject, past, mailoutbox):
+def test_sweep_respects_its_limit_and_sweep_all_loops(ping_kind, make_recipient, topic, past, mailoutbox):
     for _ in range(5):
-        notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=make_user(), due_at=past)
+        notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=make_recipient(), due_at=past)
 
     assert notifications.sweep(limit=2) == 2
     assert notifications.sweep_all(limit=2) == 3
     assert len(mailoutbox) == 5
 
 
-def test_sweep_all_stops_when_its_time_budget_is_spent(ping_kind, alice, subject, past, mailoutbox):
-    notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+def test_sweep_all_stops_when_its_time_budget_is_spent(ping_kind, recipient_user, topic, past, mailoutbox):
+    notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
 
     assert notifications.sweep_all(budget_seconds=0) == 0
     assert notifications.sweep_all() == 1
 
 
-def test_get_subject_finds_the_object_or_none(ping_kind, alice, subject, past):
+def test_get_subject_finds_the_object_or_none(ping_kind, recipient_user, topic, past):
     # Any saved model can be a subject; another notification is one whose deletion cascades nowhere.
-    other = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
-    row = notifications.schedule(kind=ping_kind.kind, subject=other, recipient=alice, due_at=past)
+    other = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
+    row = notifications.schedule(kind=ping_kind.kind, subject=other, recipient=recipient_user, due_at=past)
 
     assert notifications.get_subject(row) == other
     other.delete()
@@ -327,12 +331,12 @@ def test_get_subject_finds_the_object_or_none(ping_kind, alice, subject, past):
 
 
 def test_queue_sweep_survives_a_broker_outage_and_the_row_waits(
-    broker_down, ping_kind, alice, subject, past, mailoutbox, caplog, django_capture_on_commit_callbacks
+    broker_down, ping_kind, recipient_user, topic, past, mailoutbox, caplog, django_capture_on_commit_callbacks
 ):
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with transaction.atomic():
-            row = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+            row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
             notifications.queue_sweep()
 
     assert len(callbacks) == 1
@@ -348,11 +352,11 @@ def test_queue_sweep_survives_a_broker_outage_and_the_row_waits(
 
 
 def test_queue_sweep_with_eager_celery_sends_in_process_after_commit(
-    eager_celery, ping_kind, alice, subject, past, mailoutbox, django_capture_on_commit_callbacks
+    eager_celery, ping_kind, recipient_user, topic, past, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with transaction.atomic():
-            notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+            notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
             notifications.queue_sweep()
             notifications.queue_sweep()  # once per transaction is enough
             assert mailoutbox == []  # nothing is sent before the commit
@@ -364,16 +368,16 @@ def test_queue_sweep_with_eager_celery_sends_in_process_after_commit(
 # --- schedulers and the command -----------------------------------------------------------------------
 
 
-def test_schedulers_run_in_their_own_transactions(ping_kind, alice, subject, past, monkeypatch, caplog):
+def test_schedulers_run_in_their_own_transactions(ping_kind, recipient_user, topic, past, monkeypatch, caplog):
     seen = []
 
     def broken(now):
-        notifications.schedule(kind=ping_kind.kind, subject=alice, recipient=alice, due_at=past)
+        notifications.schedule(kind=ping_kind.kind, subject=recipient_user, recipient=recipient_user, due_at=past)
         raise RuntimeError("scheduler bug")
 
     def working(now):
         seen.append(now)
-        notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=now)
+        notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=now)
 
     monkeypatch.setattr(notifications, "_schedulers", [])
     notifications.register_scheduler(broken)
@@ -387,10 +391,12 @@ def test_schedulers_run_in_their_own_transactions(ping_kind, alice, subject, pas
     assert "scheduler bug" in caplog.text
 
 
-def test_the_command_runs_schedulers_then_sends(ping_kind, alice, subject, past, monkeypatch, mailoutbox, capsys):
+def test_the_command_runs_schedulers_then_sends(
+    ping_kind, recipient_user, topic, past, monkeypatch, mailoutbox, capsys
+):
     monkeypatch.setattr(notifications, "_schedulers", [])
     notifications.register_scheduler(
-        lambda now: notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+        lambda now: notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
     )
 
     call_command("send_due_notifications")
@@ -413,10 +419,10 @@ def test_the_celery_tasks_are_named_for_the_beat_schedule(settings):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_row_locked_by_another_sweep_is_skipped_not_waited_for(ping_kind, alice, subject, past, mailoutbox):
+def test_a_row_locked_by_another_sweep_is_skipped_not_waited_for(ping_kind, recipient_user, topic, past, mailoutbox):
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL")
-    row = notifications.schedule(kind=ping_kind.kind, subject=subject, recipient=alice, due_at=past)
+    row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
     locked, release = threading.Event(), threading.Event()
 
     def other_worker():
