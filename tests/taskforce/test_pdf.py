@@ -65,6 +65,11 @@ HOSTILE = """{% extends "pdf/base.html" %}
 <link rel="stylesheet" href="http://example.com/x.css">
 <link rel="stylesheet" href="{{ trap_url }}/trap.css">
 <link rel="stylesheet" href="file:///etc/passwd">
+<style>
+@import url("file:///etc/hosts");
+@font-face { font-family: Tracker; src: url("http://example.com/font.woff"); }
+.cover { background: url("http://example.com/bg.png"); font-family: Tracker; }
+</style>
 {% endblock %}
 {% block content %}
 <h2>Decisions</h2>
@@ -74,6 +79,9 @@ HOSTILE = """{% extends "pdf/base.html" %}
 <img src="/static/%2e%2e/%2e%2e/etc/passwd" alt="">
 <img src="https://evil.example/static/pdf/print.css" alt="">
 <img src="{{ pixel }}" alt="">
+<p class="cover">Cover</p>
+<object data="http://example.com/object.png" type="image/png"></object>
+<svg width="10" height="10"><image href="file:///etc/passwd" width="10" height="10"/></svg>
 {% for n in rows %}<p>Item {{ n }}: the coordinator reported back on the shelter referral protocol.</p>{% endfor %}
 {% endblock %}
 """
@@ -127,9 +135,28 @@ def test_it_renders_a_document_and_refuses_everything_but_static(pdf_templates, 
     assert "http://127.0.0.1:8000/etc/passwd" in refused  # ../ resolved away from /static/
     assert "http://127.0.0.1:8000/static/%2e%2e/%2e%2e/etc/passwd" in refused
     assert "https://evil.example/static/pdf/print.css" in refused
+    for url in (
+        "file:///etc/hosts",  # CSS @import
+        "http://example.com/font.woff",  # @font-face
+        "http://example.com/bg.png",  # background image
+        "http://example.com/object.png",  # <object>
+    ):
+        assert url in refused
     assert not any("shadow" in url for url in refused)
     assert not any(url.startswith("data:") for url in refused)
     assert hits == []  # nothing reached the network
+
+
+def test_static_urls_resolve_against_the_request_host_too(pdf_templates, rf, caplog):
+    template = pdf_templates("plain.html", '{% extends "pdf/base.html" %}{% block content %}Body{% endblock %}')
+    request = rf.get("/", HTTP_HOST="testserver")
+
+    reader, pages = pdf_text(render_pdf(template, {"title": "Plain"}, request=request))
+
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # print.css was loaded
+    assert "Page 1 of 1" in pages[0]
+    assert not [r for r in caplog.records if r.name == "taskforce.pdf"]
 
 
 def test_user_markup_is_sanitised_when_rich_text_is_wanted(pdf_templates):
