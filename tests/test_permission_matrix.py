@@ -1,0 +1,337 @@
+"""The permission matrix: every URL in the URLconf, every kind of person, the status each must get.
+
+A view added without an entry here fails `test_every_url_is_in_the_matrix`, so nobody ships a page whose
+access rules were never written down. The cast (tests/cast.py): Ada is the site admin; Alice coordinates
+Harbor (and is liaison of agency C); Fred facilitates (and is a member of agency B); Larry is liaison of
+agency A; Bea is liaison of agency B; Mia is a member of agency B; Oscar coordinates Lakeshore and must not
+learn that anything in Harbor exists.
+
+Rules checked for every row: anonymous visitors are sent to sign in; a 404 looks exactly like the 404 for
+an id that does not exist and leaves an `access.not_found` audit event; a 403 leaves `access.forbidden`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from members import services
+from members.models import Invitation
+from taskforce.models import AuditEvent
+from tests.cast import Cast
+
+ROLES = ("anonymous", "admin", "coordinator", "facilitator", "liaison_a", "liaison_b", "member_b", "outsider")
+MISSING_SLUG = "no-such-task-force"
+MISSING_PK = 987654
+
+
+@dataclass(frozen=True)
+class Expect:
+    """An expected status; with `bug`, the test is a strict xfail that names the wrong behaviour."""
+
+    status: int
+    bug: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    build: Callable[[Cast], dict[str, Any]]  # URL kwargs from the cast
+    method: str
+    expect: dict[str, int | Expect]
+    data: Callable[[Cast], dict[str, Any]] = field(default=lambda cast: {})
+    audits_404: bool = True  # a guarded lookup; False for the invitation link, which answers for itself
+    audits_403: bool = True  # False for site-admin-only pages, which check is_superuser, not an object
+
+
+def harbor(cast: Cast) -> dict[str, Any]:
+    return {"slug": cast.taskforce.slug}
+
+
+def agency_a(cast: Cast) -> dict[str, Any]:
+    return {"slug": cast.taskforce.slug, "pk": cast.agency_a.pk}
+
+
+def person_a(cast: Cast) -> dict[str, Any]:
+    return {"slug": cast.taskforce.slug, "pk": cast.liaison_a.pk}
+
+
+def pending_invitation(cast: Cast) -> dict[str, Any]:
+    """An open invitation to agency A, made by its liaison on first use; resent or revoked by the test."""
+    invitation = Invitation.objects.filter(
+        membership=cast.agency_a, email="dee@sheriff.example.org", accepted_at__isnull=True, revoked_at__isnull=True
+    ).first() or services.invitation_create(
+        membership=cast.agency_a, actor=cast.liaison_a, email="dee@sheriff.example.org", full_name="Dee", role="member"
+    )
+    return {"slug": cast.taskforce.slug, "pk": invitation.pk}
+
+
+def nothing(cast: Cast) -> dict[str, Any]:
+    return {}
+
+
+def signed_in(status: int, **overrides: int | Expect) -> dict[str, int | Expect]:
+    """Everyone signed in gets `status`; anonymous visitors are sent to sign in."""
+    return {"anonymous": 302, **dict.fromkeys(ROLES[1:], status), **overrides}
+
+
+def in_harbor(status: int = 200, **overrides: int | Expect) -> dict[str, int | Expect]:
+    """Everyone of Harbor gets `status`; the outsider cannot tell Harbor exists."""
+    return signed_in(status, outsider=404, **overrides)
+
+
+def harbor_managers(status: int = 200, **overrides: int | Expect) -> dict[str, int | Expect]:
+    """Only the site admin and Harbor's coordinators (taskforce.manage_members); others of Harbor 403."""
+    return in_harbor(403, admin=status, coordinator=status, **overrides)
+
+
+def agency_a_editors(status: int = 200, **overrides: int | Expect) -> dict[str, int | Expect]:
+    """members.change_membership on agency A: its liaison, Harbor's coordinators and the site admin."""
+    return in_harbor(403, admin=status, coordinator=status, liaison_a=status, **overrides)
+
+
+# url name -> how to build it, the method, and the status each person gets.
+MATRIX: dict[str, Row] = {
+    # A person with one task force goes straight to it; the admin sees the list of all of them.
+    "home": Row(nothing, "GET", signed_in(302, admin=200)),
+    "taskforce:create": Row(nothing, "GET", signed_in(403, admin=200), audits_403=False),
+    "taskforce:audit_log": Row(nothing, "GET", signed_in(403, admin=200), audits_403=False),
+    "taskforce:dashboard": Row(harbor, "GET", in_harbor()),
+    "taskforce:charter": Row(harbor, "GET", in_harbor()),
+    "taskforce:charter_edit": Row(harbor, "GET", harbor_managers()),
+    "taskforce:charter_history": Row(harbor, "GET", in_harbor()),
+    "members:my_profile": Row(nothing, "GET", signed_in(200)),
+    # Anyone may open an invitation link; a made-up token is a 404 whoever asks.
+    "members:invitation_accept": Row(
+        lambda cast: {"token": "not-a-real-token"}, "GET", dict.fromkeys(ROLES, 404), audits_404=False
+    ),
+    "members:directory": Row(harbor, "GET", in_harbor()),
+    "members:directory_csv": Row(harbor, "GET", in_harbor()),
+    "members:directory_pdf": Row(harbor, "GET", in_harbor()),
+    "members:sectors": Row(harbor, "GET", in_harbor()),
+    "members:onboard": Row(harbor, "GET", harbor_managers()),
+    "members:membership_detail": Row(agency_a, "GET", in_harbor()),
+    "members:membership_edit": Row(agency_a, "GET", agency_a_editors()),
+    "members:agency_edit": Row(agency_a, "GET", agency_a_editors()),
+    "members:invite": Row(agency_a, "GET", agency_a_editors()),
+    "members:withdraw": Row(agency_a, "GET", harbor_managers()),
+    # POST only. An invitation is seen only by those who manage it (coordinators, the agency's liaisons):
+    # to everyone else in Harbor it does not exist.
+    "members:invitation_resend": Row(
+        pending_invitation, "POST", in_harbor(404, admin=302, coordinator=302, liaison_a=302)
+    ),
+    "members:invitation_revoke": Row(
+        pending_invitation, "POST", in_harbor(404, admin=302, coordinator=302, liaison_a=302)
+    ),
+    "members:person_detail": Row(person_a, "GET", in_harbor()),
+    "members:person_roles": Row(person_a, "GET", harbor_managers()),
+    "members:person_offboard": Row(person_a, "GET", harbor_managers()),
+}
+
+# allauth's own views (sign-in, password, two factors, sessions). They guard themselves; we check that an
+# anonymous visitor never breaks them and is sent to sign in from every page that manages an account.
+ALLAUTH_PUBLIC = {
+    "account_login",
+    "account_logout",
+    "account_inactive",
+    "account_signup",
+    "account_email_verification_sent",
+    "account_confirm_email",
+    "account_reset_password",
+    "account_reset_password_done",
+    "account_reset_password_from_key",
+    "account_reset_password_from_key_done",
+    "account_confirm_login_code",
+    "mfa_authenticate",
+    "mfa_login_webauthn",
+}
+ALLAUTH_MANAGEMENT = {
+    "account_email",
+    "account_change_password",
+    "account_set_password",
+    "account_reauthenticate",
+    "mfa_index",
+    "mfa_reauthenticate",
+    "mfa_activate_totp",
+    "mfa_deactivate_totp",
+    "mfa_view_recovery_codes",
+    "mfa_generate_recovery_codes",
+    "mfa_download_recovery_codes",
+    "mfa_list_webauthn",
+    "mfa_add_webauthn",
+    "mfa_reauthenticate_webauthn",
+    "mfa_remove_webauthn",
+    "mfa_edit_webauthn",
+    "usersessions_list",
+}
+ALLAUTH = ALLAUTH_PUBLIC | ALLAUTH_MANAGEMENT
+ALLAUTH_KWARGS: dict[str, dict[str, Any]] = {
+    "account_confirm_email": {"key": "not-a-key"},
+    "account_reset_password_from_key": {"uidb36": "zz", "key": "not-a-key"},
+    "mfa_remove_webauthn": {"pk": MISSING_PK},
+    "mfa_edit_webauthn": {"pk": MISSING_PK},
+}
+
+
+# --- the URLconf ------------------------------------------------------------------------------------------
+
+
+def urlconf_names() -> dict[str, str]:
+    """Every URL pattern as fully-qualified name -> route; unnamed patterns get a '<unnamed ...>' key."""
+    found: dict[str, str] = {}
+
+    def walk(patterns: list, namespaces: tuple[str, ...], prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                inner = (*namespaces, pattern.namespace) if pattern.namespace else namespaces
+                walk(pattern.url_patterns, inner, route)
+            elif isinstance(pattern, URLPattern):
+                name = ":".join((*namespaces, pattern.name)) if pattern.name else f"<unnamed {route}>"
+                found[name] = route
+
+    walk(get_resolver().url_patterns, (), "/")
+    return found
+
+
+def test_every_url_is_in_the_matrix():
+    urls = urlconf_names()
+    missing = sorted(set(urls) - set(MATRIX) - ALLAUTH)
+    assert not missing, (
+        "URLs with no permission-matrix entry (add each to MATRIX in tests/test_permission_matrix.py, "
+        "with the status every role must get): " + ", ".join(f"{name} ({urls[name]})" for name in missing)
+    )
+    stale = sorted((set(MATRIX) | ALLAUTH) - set(urls))
+    assert not stale, "Matrix entries for URLs that no longer exist: " + ", ".join(stale)
+
+
+def test_every_matrix_row_names_every_role():
+    incomplete = {
+        name: sorted(set(ROLES) - set(row.expect)) for name, row in MATRIX.items() if set(row.expect) != set(ROLES)
+    }
+    assert not incomplete
+
+
+# --- the matrix -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _plain_settings(settings):
+    # The matrix is about object permissions; the second-factor gate is tested in tests/taskforce/test_mfa.py.
+    settings.REQUIRE_MFA = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "matrix"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _cases():
+    for name, row in MATRIX.items():
+        for role in ROLES:
+            expected = row.expect[role]
+            marks = ()
+            if isinstance(expected, Expect) and expected.bug:
+                marks = (pytest.mark.xfail(strict=True, reason=expected.bug),)
+            yield pytest.param(name, role, id=f"{name}[{role}]", marks=marks)
+
+
+def _status(expected: int | Expect) -> int:
+    return expected.status if isinstance(expected, Expect) else expected
+
+
+def _request(client, method: str, url: str, data: dict[str, Any]):
+    return client.post(url, data) if method == "POST" else client.generic(method, url)
+
+
+def _user(cast: Cast, role: str):
+    return None if role == "anonymous" else getattr(cast, role)
+
+
+@pytest.mark.parametrize(("name", "role"), list(_cases()))
+def test_permission_matrix(name, role, cast, client_for):
+    row = MATRIX[name]
+    expected = _status(row.expect[role])
+    user = _user(cast, role)
+    client = client_for(user)
+    kwargs = row.build(cast)
+    url = reverse(name, kwargs=kwargs)
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+    response = _request(client, row.method, url, row.data(cast))
+
+    assert response.status_code == expected, f"{row.method} {url} as {role}: got {response.status_code}"
+    if role == "anonymous" and expected == 302:
+        login = reverse("account_login")
+        assert response["Location"].startswith(f"{login}?next="), response["Location"]
+    new_events = AuditEvent.objects.filter(id__gt=before)
+    if expected == 403 and row.audits_403:
+        assert new_events.filter(action="access.forbidden", actor=user).exists(), "a 403 must be audited"
+    if expected == 404:
+        _assert_404_leaks_nothing(response, client, row, name, kwargs, row.data(cast), new_events, user)
+
+
+# Per-request values: the CSP nonce and the masked CSRF token. Everything else must match byte for byte.
+PER_REQUEST = re.compile(rb'(nonce="|"X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]*')
+
+
+def _normalise(body: bytes) -> bytes:
+    return PER_REQUEST.sub(rb"\1-", body)
+
+
+def _assert_404_leaks_nothing(response, client, row: Row, name: str, kwargs: dict, data: dict, new_events, user):
+    body = _normalise(response.content)
+    variants = []
+    if "slug" in kwargs:
+        variants.append({**kwargs, "slug": MISSING_SLUG})
+    if "pk" in kwargs:
+        variants.append({**kwargs, "pk": MISSING_PK})
+    if "token" in kwargs:
+        variants.append({**kwargs, "token": "another-made-up-token"})
+    for variant in variants:
+        missing = _request(client, row.method, reverse(name, kwargs=variant), data)
+        assert missing.status_code == 404
+        assert _normalise(missing.content) == body, (
+            "a 404 for an existing object must look exactly like one for a missing id"
+        )
+    if row.audits_404:
+        refused = new_events.filter(action="access.not_found", actor=user).order_by("id").first()
+        assert refused is not None, "a 404 on an existing object must be audited"
+        assert refused.detail.get("exists", True) is True, refused.detail
+
+
+# --- allauth ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ALLAUTH))
+def test_allauth_pages_never_fail_for_anonymous_visitors(name, db, client):
+    url = reverse(name, kwargs=ALLAUTH_KWARGS.get(name))
+    response = client.get(url)
+    assert response.status_code < 500
+    if name in ALLAUTH_MANAGEMENT:
+        assert response.status_code == 302, f"{url}: got {response.status_code}"
+        assert response["Location"].startswith(reverse("account_login")), response["Location"]
+
+
+@pytest.mark.parametrize("name", sorted(ALLAUTH))
+def test_allauth_pages_never_fail_for_a_member(name, cast, client_for):
+    response = client_for(cast.member_b).get(reverse(name, kwargs=ALLAUTH_KWARGS.get(name)))
+    assert response.status_code < 500
+
+
+# --- POST-only views --------------------------------------------------------------------------------------
+
+POST_ONLY = [name for name, row in MATRIX.items() if row.method == "POST"]
+
+
+@pytest.mark.parametrize("name", POST_ONLY)
+def test_post_only_views_refuse_get(name, cast, client_for):
+    kwargs = MATRIX[name].build(cast)
+    for role in ROLES[1:]:
+        # 405 before any lookup, so a GET tells nobody whether the invitation exists.
+        response = client_for(_user(cast, role)).get(reverse(name, kwargs=kwargs))
+        assert response.status_code == 405, role
