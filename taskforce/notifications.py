@@ -19,13 +19,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
 from celery.exceptions import SoftTimeLimitExceeded
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, models, transaction
 from django.template import TemplateDoesNotExist
@@ -33,9 +34,6 @@ from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
 from taskforce.models import Notification
-
-if TYPE_CHECKING:
-    from members.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +151,7 @@ def schedule(
     *,
     kind: str,
     subject: models.Model,
-    recipient: User,
+    recipient: AbstractBaseUser,
     due_at: datetime,
     context: dict | None = None,
 ) -> Notification | None:
@@ -183,7 +181,7 @@ def schedule(
         raise  # some other constraint: a real error
 
 
-def cancel(*, kind: str | None = None, subject: models.Model, recipient: User | None = None) -> int:
+def cancel(*, kind: str | None = None, subject: models.Model, recipient: AbstractBaseUser | None = None) -> int:
     """Cancel the unsent rows about `subject` (of one kind / for one recipient if given); returns how many."""
     subject_type, subject_id = subject_key(subject)
     rows = Notification.objects.filter(
