@@ -6,7 +6,17 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Agency, JurisdictionLevel, MembershipStatus, Role, Sector, User
+from members.models import (
+    Agency,
+    Goal,
+    JurisdictionLevel,
+    MembershipStatus,
+    Role,
+    Sector,
+    TrainingKind,
+    TrainingTopic,
+    User,
+)
 
 AGENCY_FORM_FIELDS = [
     "name",
@@ -174,3 +184,71 @@ class DirectoryFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("All statuses")), *MembershipStatus.choices]
     )
     jurisdiction = forms.CharField(label=_("Jurisdiction"), required=False, max_length=100)
+
+
+class GoalForm(forms.ModelForm):
+    class Meta:
+        model = Goal
+        fields = ["title", "objective", "target_on", "status", "progress"]
+        widgets = {"target_on": forms.DateInput(attrs={"type": "date"}), "objective": forms.Textarea(attrs={"rows": 3})}
+
+
+class SubcommitteeForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    charge = forms.CharField(label=_("Charge"), widget=forms.Textarea(attrs={"rows": 3}))
+    chair = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("Chair"))
+    members = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(), required=False, label=_("Members"), widget=forms.CheckboxSelectMultiple
+    )
+    goals = forms.ModelMultipleChoiceField(
+        queryset=Goal.objects.none(), required=False, label=_("Goals it serves"), widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, people=None, goals=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chair"].queryset = people if people is not None else User.objects.none()
+        self.fields["members"].queryset = people if people is not None else User.objects.none()
+        self.fields["goals"].queryset = goals if goals is not None else Goal.objects.none()
+        self.fields["chair"].label_from_instance = self.fields["members"].label_from_instance = _person_label
+
+
+def _person_label(person: User) -> str:
+    return f"{person.full_name} — {person.agency.name}" if person.agency_id else person.full_name
+
+
+class TrainingEventForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=TrainingKind.choices)
+    topics = forms.ModelMultipleChoiceField(
+        queryset=TrainingTopic.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label=_("Topics")
+    )
+    trainer = forms.CharField(label=_("Trainer"), max_length=200, required=False)
+    held_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=2880, initial=60)
+    agency = forms.ModelChoiceField(
+        queryset=Agency.objects.none(), required=False, label=_("Agency"), help_text=_("For agency-internal training.")
+    )
+    attendees = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label=_("Attended")
+    )
+
+    def __init__(self, *args, topics=None, agencies=None, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topics"].queryset = topics if topics is not None else TrainingTopic.objects.none()
+        self.fields["agency"].queryset = agencies if agencies is not None else Agency.objects.none()
+        self.fields["attendees"].queryset = people if people is not None else User.objects.none()
+        self.fields["attendees"].label_from_instance = _person_label
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == TrainingKind.INTERNAL and not cleaned.get("agency"):
+            self.add_error("agency", _("Say which agency held this internal training."))
+        if cleaned.get("kind") != TrainingKind.TEAM_ACTIVITY and not cleaned.get("topics"):
+            self.add_error("topics", _("Pick at least one topic, or record it as a team activity."))
+        return cleaned
+
+
+class TrainingTopicForm(forms.ModelForm):
+    class Meta:
+        model = TrainingTopic
+        fields = ["name", "is_core", "valid_for_months"]

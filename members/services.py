@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
@@ -511,6 +512,17 @@ def training_topics_ensure(*, taskforce: TaskForce) -> None:
 
 
 @transaction.atomic
+def training_topic_add(
+    *, taskforce: TaskForce, actor: Any, name: str, is_core: bool, valid_for_months: int
+) -> TrainingTopic:
+    topic = TrainingTopic.objects.create(
+        taskforce=taskforce, name=name, is_core=is_core, valid_for_months=valid_for_months
+    )
+    audit.record("training.topic_added", actor=actor, obj=topic, taskforce=taskforce)
+    return topic
+
+
+@transaction.atomic
 def goal_save(*, taskforce: TaskForce, actor: Any, goal: Goal | None = None, **fields: Any) -> Goal:
     goal = goal or Goal(taskforce=taskforce)
     for key in ("title", "objective", "target_on", "status", "progress"):
@@ -544,8 +556,11 @@ def subcommittee_save(
     subcommittee: Subcommittee | None = None,
 ) -> Subcommittee:
     subcommittee = subcommittee or Subcommittee(taskforce=taskforce)
+    clash = Subcommittee.objects.filter(taskforce=taskforce, name__iexact=name).exclude(pk=subcommittee.pk)
+    if clash.exists():
+        raise ValidationError(_("There is already a subcommittee called %(name)s.") % {"name": name})
     subcommittee.name, subcommittee.charge, subcommittee.chair = name, charge, chair
-    subcommittee.full_clean(exclude=["taskforce"])
+    subcommittee.full_clean()
     subcommittee.save()
     people = set(members) | ({chair} if chair else set())
     subcommittee.members.set(people)
@@ -575,7 +590,7 @@ def training_event_save(
     event.title, event.kind, event.trainer = title, kind, trainer
     event.held_on, event.duration_minutes, event.agency = held_on, duration_minutes, agency
     event.source_label = source_label or event.source_label
-    event.full_clean(exclude=["taskforce", "created_by"])
+    event.full_clean()
     event.save()
     event.topics.set([topic for topic in topics if topic.taskforce_id == taskforce.pk])
     if attendees is not None:

@@ -7,7 +7,9 @@ import csv
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,14 +22,32 @@ from members.forms import (
     AgencyForm,
     DirectoryFilterForm,
     ExistingAgencyOnboardForm,
+    GoalForm,
     InviteForm,
     MembershipProfileForm,
     OnboardForm,
     PersonForm,
     RolesForm,
+    SubcommitteeForm,
+    TrainingEventForm,
+    TrainingTopicForm,
     WithdrawForm,
 )
-from members.models import Agency, Invitation, Membership, MembershipStatus, Role, TaskForceRole, User
+from members.models import (
+    Agency,
+    Goal,
+    Invitation,
+    Membership,
+    MembershipStatus,
+    Role,
+    Subcommittee,
+    TaskForceRole,
+    TrainingAttendance,
+    TrainingEvent,
+    TrainingKind,
+    TrainingTopic,
+    User,
+)
 from taskforce import audit, permissions
 from taskforce.models import TaskForce
 from taskforce.pdf import pdf_response, render_pdf
@@ -459,3 +479,246 @@ def my_profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your details are saved."))
         return redirect("members:my_profile")
     return render(request, "members/my_profile.html", {"form": form})
+
+
+# --- action plan and subcommittees ------------------------------------------------------------
+
+
+@login_required
+def plan(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    return render(
+        request,
+        "members/plan.html",
+        {
+            "taskforce": taskforce,
+            "goals": selectors.goals_with_progress(taskforce),
+            "subcommittees": selectors.subcommittees_of(taskforce),
+            "can_manage": permissions.has_perm(request.user, "taskforce.manage_work", taskforce),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def goal_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_work")
+    goal = None
+    if pk is not None:
+        goal = Goal.objects.filter(taskforce=taskforce, pk=pk).first()
+        if goal is None:
+            raise Http404
+    form = GoalForm(request.POST or None, instance=goal)
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("reviewed") and goal is not None:
+            services.goal_mark_reviewed(goal=goal, actor=request.user)
+        services.goal_save(taskforce=taskforce, actor=request.user, goal=goal, **form.cleaned_data)
+        messages.success(request, _("Goal saved."))
+        return redirect("members:plan", slug=taskforce.slug)
+    return render(request, "members/goal_form.html", {"taskforce": taskforce, "form": form, "goal": goal})
+
+
+def _subcommittee(taskforce: TaskForce, pk: int) -> Subcommittee:
+    subcommittee = selectors.subcommittees_of(taskforce).filter(pk=pk).first()
+    if subcommittee is None:
+        raise Http404
+    return subcommittee
+
+
+@login_required
+def subcommittee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    subcommittee = _subcommittee(taskforce, pk)
+    can_manage = permissions.has_perm(request.user, "taskforce.manage_work", taskforce)
+    return render(
+        request,
+        "members/subcommittee_detail.html",
+        {
+            "taskforce": taskforce,
+            "subcommittee": subcommittee,
+            "can_edit": can_manage or subcommittee.chair_id == request.user.pk,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subcommittee_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    subcommittee = _subcommittee(taskforce, pk) if pk is not None else None
+    chair_edits_own = subcommittee is not None and subcommittee.chair_id == request.user.pk
+    if not chair_edits_own and not permissions.has_perm(request.user, "taskforce.manage_work", taskforce):
+        raise permissions.PermissionDenied403("taskforce.manage_work")
+    initial = {}
+    if subcommittee is not None:
+        initial = {
+            "name": subcommittee.name,
+            "charge": subcommittee.charge,
+            "chair": subcommittee.chair,
+            "members": list(subcommittee.members.all()),
+            "goals": list(subcommittee.goals.all()),
+        }
+    form = SubcommitteeForm(
+        request.POST or None,
+        initial=initial,
+        people=selectors.people_of_taskforce(taskforce),
+        goals=Goal.objects.filter(taskforce=taskforce),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved = services.subcommittee_save(
+                taskforce=taskforce,
+                actor=request.user,
+                subcommittee=subcommittee,
+                name=data["name"],
+                charge=data["charge"],
+                chair=data["chair"],
+                members=list(data["members"]),
+                goals=list(data["goals"]),
+            )
+        except ValidationError as error:
+            form.add_error("name", error.messages[0] if error.messages else str(error))
+        else:
+            messages.success(request, _("Subcommittee saved."))
+            return redirect("members:subcommittee_detail", slug=taskforce.slug, pk=saved.pk)
+    return render(
+        request, "members/subcommittee_form.html", {"taskforce": taskforce, "form": form, "subcommittee": subcommittee}
+    )
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+@login_required
+def training(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    events = (
+        TrainingEvent.objects.filter(taskforce=taskforce)
+        .prefetch_related("topics")
+        .annotate(attended=Count("attendances"))
+        .select_related("agency")
+    )
+    page = Paginator(events, 25).get_page(request.GET.get("page"))
+    mine = TrainingAttendance.objects.filter(person=request.user, event__taskforce=taskforce).select_related("event")
+    return render(
+        request,
+        "members/training.html",
+        {
+            "taskforce": taskforce,
+            "page": page,
+            "mine": mine,
+            "can_manage": permissions.has_perm(request.user, "taskforce.manage_work", taskforce),
+        },
+    )
+
+
+def _training_form(request: HttpRequest, taskforce: TaskForce, initial: dict) -> TrainingEventForm:
+    services.training_topics_ensure(taskforce=taskforce)
+    return TrainingEventForm(
+        request.POST or None,
+        initial=initial,
+        topics=TrainingTopic.objects.filter(taskforce=taskforce),
+        agencies=Agency.objects.filter(memberships__taskforce=taskforce).distinct(),
+        people=selectors.people_of_taskforce(taskforce),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def training_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_work")
+    event = None
+    initial: dict = {"held_on": timezone.localdate()}
+    if pk is not None:
+        event = TrainingEvent.objects.filter(taskforce=taskforce, pk=pk).first()
+        if event is None:
+            raise Http404
+        initial = {
+            "title": event.title,
+            "kind": event.kind,
+            "topics": list(event.topics.all()),
+            "trainer": event.trainer,
+            "held_on": event.held_on,
+            "duration_minutes": event.duration_minutes,
+            "agency": event.agency,
+            "attendees": [a.person for a in event.attendances.select_related("person")],
+        }
+    form = _training_form(request, taskforce, initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.training_event_save(
+            taskforce=taskforce,
+            actor=request.user,
+            event=event,
+            title=data["title"],
+            kind=data["kind"],
+            topics=list(data["topics"]),
+            trainer=data["trainer"],
+            held_on=data["held_on"],
+            duration_minutes=data["duration_minutes"],
+            agency=data["agency"],
+            attendees=list(data["attendees"]),
+        )
+        messages.success(request, _("Training recorded."))
+        return redirect("members:training", slug=taskforce.slug)
+    return render(request, "members/training_form.html", {"taskforce": taskforce, "form": form, "event": event})
+
+
+@login_required
+def training_matrix(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    services.training_topics_ensure(taskforce=taskforce)
+    topics, rows = selectors.training_matrix(taskforce)
+    return render(
+        request,
+        "members/training_matrix.html",
+        {"taskforce": taskforce, "topics": topics, "rows": rows, "gaps": selectors.training_gaps(rows, topics)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def training_topics(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_work")
+    services.training_topics_ensure(taskforce=taskforce)
+    form = TrainingTopicForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if TrainingTopic.objects.filter(taskforce=taskforce, name__iexact=form.cleaned_data["name"]).exists():
+            form.add_error("name", _("This topic is already on the list."))
+        else:
+            services.training_topic_add(taskforce=taskforce, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("Topic added."))
+            return redirect("members:training_topics", slug=taskforce.slug)
+    topics = TrainingTopic.objects.filter(taskforce=taskforce)
+    return render(request, "members/training_topics.html", {"taskforce": taskforce, "form": form, "topics": topics})
+
+
+@login_required
+def training_certificate(request: HttpRequest, slug: str, pk: int, person_pk: int) -> HttpResponse:
+    """A certificate of attendance: for the attendee themself, or for those who manage training."""
+    taskforce = permissions.taskforce_for(request, slug)
+    attendance = (
+        TrainingAttendance.objects.filter(event__taskforce=taskforce, event_id=pk, person_id=person_pk)
+        .exclude(event__kind=TrainingKind.TEAM_ACTIVITY)
+        .select_related("event", "person__agency")
+        .first()
+    )
+    may = attendance is not None and (
+        attendance.person_id == request.user.pk
+        or permissions.has_perm(request.user, "taskforce.manage_work", taskforce)
+    )
+    if not may:
+        audit.record("access.not_found", request=request, taskforce=taskforce, model="members.trainingattendance")
+        raise Http404
+    context = {
+        "taskforce": taskforce,
+        "attendance": attendance,
+        "event": attendance.event,
+        "topics": attendance.event.topics.all(),
+        "title": _("Certificate of attendance"),
+        "confidentiality": " ",
+    }
+    pdf = render_pdf("pdf/training_certificate.html", context, request=request)
+    audit.record("training.certificate_exported", request=request, obj=attendance.event, person=attendance.person_id)
+    return pdf_response(pdf, f"certificate-{attendance.event.pk}-{attendance.person_id}.pdf")
