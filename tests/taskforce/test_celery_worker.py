@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pytest
 from celery import Celery
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from taskforce import notifications
@@ -142,6 +142,21 @@ def producer():
 
 
 @pytest.fixture
+def sweeps_routed_to(queue_name):
+    """Send this process's queue_sweep() messages to our workers' queue (Celery caches its router)."""
+    from taskforce.celery import app
+
+    saved = (app.conf.task_routes, app.conf.task_always_eager)
+    app.conf.update(task_routes={SWEEP_TASK: {"queue": queue_name}}, task_always_eager=False)
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
+    yield
+    app.conf.update(task_routes=saved[0], task_always_eager=saved[1])
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
+
+
+@pytest.fixture
 def workers(queue_name, tmp_path):
     started = []
     try:
@@ -234,3 +249,22 @@ def test_a_killed_worker_loses_nothing(workers, producer, queue_name, make_recip
     assert 0 < len(w1.sent_ids()) < len(ids)
     assert set(counts) == ids
     assert sum(counts.values()) - len(ids) <= 1
+
+
+def test_queue_sweep_after_commit_reaches_a_worker(workers, sweeps_routed_to, make_recipient):
+    """The web path: a service commits a due row and calls queue_sweep(); a worker sends it within seconds."""
+    person = make_recipient()
+    with transaction.atomic():
+        row = notifications.schedule(
+            kind=notifications.NOTICE_KIND,
+            subject=person,
+            recipient=person,
+            due_at=timezone.now(),
+            context={"subject": "Now", "body": "Right away"},
+        )
+        notifications.queue_sweep()  # published on commit, when a worker can see the row
+
+    wait_until_all_sent(workers, timeout=30)
+    for worker in workers:
+        worker.stop()
+    assert Counter(workers[0].sent_ids() + workers[1].sent_ids()) == {str(row.pk): 1}
