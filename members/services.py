@@ -173,14 +173,18 @@ def _set_alternate_liaison(membership: Membership, person: User | None, actor: A
 def membership_withdraw(*, membership: Membership, actor: Any, reason: str = "") -> Membership:
     """The agency leaves the task force: every access it had there ends now."""
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    taskforce = membership.taskforce
     groups = [membership.group, membership.liaison_group]
-    people = list(User.objects.filter(groups__in=groups).distinct())
+    # Everyone who is there through this agency, including its coordinators and facilitators.
+    people = list(
+        User.objects.filter(Q(groups__in=groups) | Q(agency=membership.agency, taskforce_roles__taskforce=taskforce)).distinct()
+    )
     removed = permissions.revoke_all_for_groups(groups)
     for group in groups:
         group.user_set.clear()
-    TaskForceRole.objects.filter(
-        taskforce=membership.taskforce, user__in=people, user__agency=membership.agency
-    ).delete()
+    for group in (taskforce.coordinators, taskforce.facilitators):
+        group.user_set.remove(*[person for person in people if person.agency_id == membership.agency_id])
+    TaskForceRole.objects.filter(taskforce=taskforce, user__in=people, user__agency=membership.agency).delete()
     for invitation in membership.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True):
         invitation_revoke(invitation=invitation, actor=actor)
     membership.status = MembershipStatus.WITHDRAWN

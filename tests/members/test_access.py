@@ -115,14 +115,6 @@ def test_withdrawing_one_agency_leaves_the_others_alone(cast, client_for):
     assert bea.get(edit_b).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "membership_withdraw deletes every TaskForceRole of the agency's people, coordinator and facilitator "
-        "included, but leaves them in the task force's coordinators/facilitators groups: Alice (agency C) keeps "
-        "full coordinator access to Harbor with no role on record"
-    ),
-)
 def test_withdrawing_an_agency_leaves_no_access_without_a_role(cast):
     services.membership_withdraw(membership=cast.agency_c, actor=cast.admin, reason="Leaving")
     alice = User.objects.get(pk=cast.coordinator.pk)
@@ -281,13 +273,6 @@ def test_the_outsider_cannot_change_harbor_objects_through_their_own_task_force(
 # --- site admins and confidential models ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "permissions.has_perm and perms_on fall through to guardian's ObjectPermissionChecker, which returns every "
-        "permission for a superuser: for a model in NO_SUPERUSER_BYPASS, an admin granted only view gets every action"
-    ),
-)
 def test_an_admin_gets_no_actions_on_a_confidential_model_without_a_grant(cast, monkeypatch):
     monkeypatch.setattr(permissions, "NO_SUPERUSER_BYPASS", {"taskforce.taskforce"})
     admin = cast.admin
