@@ -505,9 +505,9 @@ def goal_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpRes
     taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_work")
     goal = None
     if pk is not None:
-        goal = Goal.objects.filter(taskforce=taskforce, pk=pk).first()
-        if goal is None:
-            raise Http404
+        goal = permissions.get_for_user(
+            request.user, "members.view_goal", Goal.objects.filter(taskforce=taskforce), request=request, pk=pk
+        )
     form = GoalForm(request.POST or None, instance=goal)
     if request.method == "POST" and form.is_valid():
         if request.POST.get("reviewed") and goal is not None:
@@ -518,17 +518,15 @@ def goal_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpRes
     return render(request, "members/goal_form.html", {"taskforce": taskforce, "form": form, "goal": goal})
 
 
-def _subcommittee(taskforce: TaskForce, pk: int) -> Subcommittee:
-    subcommittee = selectors.subcommittees_of(taskforce).filter(pk=pk).first()
-    if subcommittee is None:
-        raise Http404
-    return subcommittee
+def _subcommittee(request: HttpRequest, taskforce: TaskForce, pk: int) -> Subcommittee:
+    queryset = selectors.subcommittees_of(taskforce)
+    return permissions.get_for_user(request.user, "members.view_subcommittee", queryset, request=request, pk=pk)
 
 
 @login_required
 def subcommittee_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
-    subcommittee = _subcommittee(taskforce, pk)
+    subcommittee = _subcommittee(request, taskforce, pk)
     can_manage = permissions.has_perm(request.user, "taskforce.manage_work", taskforce)
     return render(
         request,
@@ -545,10 +543,10 @@ def subcommittee_detail(request: HttpRequest, slug: str, pk: int) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def subcommittee_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
-    subcommittee = _subcommittee(taskforce, pk) if pk is not None else None
+    subcommittee = _subcommittee(request, taskforce, pk) if pk is not None else None
     chair_edits_own = subcommittee is not None and subcommittee.chair_id == request.user.pk
     if not chair_edits_own and not permissions.has_perm(request.user, "taskforce.manage_work", taskforce):
-        raise permissions.PermissionDenied403("taskforce.manage_work")
+        permissions.deny(request, subcommittee or taskforce, "taskforce.manage_work")
     initial = {}
     if subcommittee is not None:
         initial = {
@@ -631,9 +629,8 @@ def training_edit(request: HttpRequest, slug: str, pk: int | None = None) -> Htt
     event = None
     initial: dict = {"held_on": timezone.localdate()}
     if pk is not None:
-        event = TrainingEvent.objects.filter(taskforce=taskforce, pk=pk).first()
-        if event is None:
-            raise Http404
+        queryset = TrainingEvent.objects.filter(taskforce=taskforce)
+        event = permissions.get_for_user(request.user, "members.view_trainingevent", queryset, request=request, pk=pk)
         initial = {
             "title": event.title,
             "kind": event.kind,

@@ -15,7 +15,7 @@ services grant and revoke through `grant` and `revoke`. Rules:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.apps import apps
 from django.contrib.auth.models import Group
@@ -32,6 +32,9 @@ from taskforce import audit
 # model label -> (parent field, permission on the parent that makes the child visible)
 VISIBLE_THROUGH: dict[str, tuple[str, str]] = {
     "members.membership": ("taskforce", "taskforce.view_taskforce"),
+    "members.goal": ("taskforce", "taskforce.view_taskforce"),
+    "members.subcommittee": ("taskforce", "taskforce.view_taskforce"),
+    "members.trainingevent": ("taskforce", "taskforce.view_taskforce"),
 }
 
 # Labels of models whose rows a superuser does not see without an explicit grant.
@@ -113,10 +116,15 @@ def get_for_user[M: models.Model](
             _audit_denial(request, queryset, lookup, "access.not_found")
         raise Http404 from None
     if perm != view_perm and not has_perm(user, perm, obj):
-        if request is not None:
-            audit.record("access.forbidden", request=request, obj=obj, perm=perm)
-        raise PermissionDenied403(perm)
+        deny(request, obj, perm)
     return obj
+
+
+def deny(request: HttpRequest | None, obj: models.Model, perm: str) -> NoReturn:
+    """Refuse an action on an object the person can see: audited, then a 403."""
+    if request is not None:
+        audit.record("access.forbidden", request=request, obj=obj, perm=perm)
+    raise PermissionDenied403(perm)
 
 
 def _audit_denial(request: HttpRequest, queryset: QuerySet, lookup: dict[str, Any], action: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from django.core.cache import cache
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from members import services
-from members.models import Invitation
+from members.models import Goal, Invitation, Subcommittee, TrainingEvent
 from taskforce.models import AuditEvent
 from tests.cast import Cast
 
@@ -75,6 +76,54 @@ def nothing(cast: Cast) -> dict[str, Any]:
     return {}
 
 
+def goal(cast: Cast) -> dict[str, Any]:
+    made = Goal.objects.filter(taskforce=cast.taskforce).first() or services.goal_save(
+        taskforce=cast.taskforce,
+        actor=cast.coordinator,
+        title="Protocols",
+        objective="Write one",
+        target_on=date(2027, 1, 1),
+        status="on_track",
+        progress=0,
+    )
+    return {"slug": cast.taskforce.slug, "pk": made.pk}
+
+
+def subcommittee(cast: Cast) -> dict[str, Any]:
+    """Chaired by Bea, who may edit it without managing the task force's work."""
+    made = Subcommittee.objects.filter(taskforce=cast.taskforce).first() or services.subcommittee_save(
+        taskforce=cast.taskforce,
+        actor=cast.coordinator,
+        name="Protocols",
+        charge="Draft the protocol",
+        chair=cast.liaison_b,
+        members=[cast.member_b],
+        goals=[],
+    )
+    return {"slug": cast.taskforce.slug, "pk": made.pk}
+
+
+def training_event(cast: Cast) -> dict[str, Any]:
+    """A joint training Mia attended."""
+    services.training_topics_ensure(taskforce=cast.taskforce)
+    made = TrainingEvent.objects.filter(taskforce=cast.taskforce).first() or services.training_event_save(
+        taskforce=cast.taskforce,
+        actor=cast.coordinator,
+        title="CSEC 101",
+        kind="joint",
+        topics=list(cast.taskforce.training_topics.all()[:1]),
+        trainer="",
+        held_on=date(2026, 10, 1),
+        duration_minutes=60,
+        attendees=[cast.member_b],
+    )
+    return {"slug": cast.taskforce.slug, "pk": made.pk}
+
+
+def certificate_of_mia(cast: Cast) -> dict[str, Any]:
+    return {**training_event(cast), "person_pk": cast.member_b.pk}
+
+
 def signed_in(status: int, **overrides: int | Expect) -> dict[str, int | Expect]:
     """Everyone signed in gets `status`; anonymous visitors are sent to sign in."""
     return {"anonymous": 302, **dict.fromkeys(ROLES[1:], status), **overrides}
@@ -88,6 +137,11 @@ def in_harbor(status: int = 200, **overrides: int | Expect) -> dict[str, int | E
 def harbor_managers(status: int = 200, **overrides: int | Expect) -> dict[str, int | Expect]:
     """Only the site admin and Harbor's coordinators (taskforce.manage_members); others of Harbor 403."""
     return in_harbor(403, admin=status, coordinator=status, **overrides)
+
+
+def work_managers(status: int = 200, **overrides: int | Expect) -> dict[str, int | Expect]:
+    """taskforce.manage_work: coordinators and facilitators (and the site admin)."""
+    return in_harbor(403, admin=status, coordinator=status, facilitator=status, **overrides)
 
 
 def agency_a_editors(status: int = 200, **overrides: int | Expect) -> dict[str, int | Expect]:
@@ -131,6 +185,21 @@ MATRIX: dict[str, Row] = {
     "members:person_detail": Row(person_a, "GET", in_harbor()),
     "members:person_roles": Row(person_a, "GET", harbor_managers()),
     "members:person_offboard": Row(person_a, "GET", harbor_managers()),
+    "members:plan": Row(harbor, "GET", in_harbor()),
+    "members:goal_new": Row(harbor, "GET", work_managers()),
+    "members:goal_edit": Row(goal, "GET", work_managers()),
+    "members:subcommittee_new": Row(harbor, "GET", work_managers()),
+    "members:subcommittee_detail": Row(subcommittee, "GET", in_harbor()),
+    "members:subcommittee_edit": Row(subcommittee, "GET", work_managers(liaison_b=200)),
+    "members:training": Row(harbor, "GET", in_harbor()),
+    "members:training_new": Row(harbor, "GET", work_managers()),
+    "members:training_edit": Row(training_event, "GET", work_managers()),
+    "members:training_matrix": Row(harbor, "GET", in_harbor()),
+    "members:training_topics": Row(harbor, "GET", work_managers()),
+    # The attendee and those who manage training; to anyone else the certificate does not exist.
+    "members:training_certificate": Row(
+        certificate_of_mia, "GET", in_harbor(404, admin=200, coordinator=200, facilitator=200, member_b=200)
+    ),
 }
 
 # allauth's own views (sign-in, password, two factors, sessions). They guard themselves; we check that an
