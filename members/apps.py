@@ -8,7 +8,8 @@ class MembersConfig(AppConfig):
         from members import cards, services
         from taskforce import dashboard, notifications
 
-        notifications.register(services.INVITATION_REMINDER, services.render_invitation_reminder)
+        # Someone re-invited after offboarding stays inactive until they accept: remind them anyway.
+        notifications.register(services.INVITATION_REMINDER, services.render_invitation_reminder, to_inactive=True)
         notifications.register(services.GOAL_REVIEW_DUE, services.render_goal_review)
         notifications.register_scheduler(services.schedule_goal_reviews)
         dashboard.register(cards.member_cards)
