@@ -391,7 +391,114 @@ class Command(BaseCommand):
             meeting_cadence="monthly",
             adopted_on=date.today() - timedelta(days=90),
         )
+        self._action_plan_and_training(harbor, coordinator)
         self._second_taskforce(admin)
+
+    def _action_plan_and_training(self, harbor: TaskForce, coordinator: User) -> None:
+        today = timezone.localdate()
+        protocol = services.goal_save(
+            taskforce=harbor,
+            actor=coordinator,
+            title="A shared response protocol",
+            objective="Every member agency signs the CSEC response protocol and names an on-call contact.",
+            target_on=today + timedelta(days=150),
+            status="on_track",
+            progress=60,
+        )
+        schools = services.goal_save(
+            taskforce=harbor,
+            actor=coordinator,
+            title="Identification in schools",
+            objective="90% of school counsellors trained to recognise and report exploitation.",
+            target_on=today + timedelta(days=240),
+            status="at_risk",
+            progress=25,
+        )
+        services.goal_save(
+            taskforce=harbor,
+            actor=coordinator,
+            title="Survivor-informed services",
+            objective="A survivor advisor reviews every new service referral pathway.",
+            target_on=today + timedelta(days=330),
+            status="not_started",
+            progress=0,
+        )
+        people = {p.email: p for p in User.objects.filter(agency__memberships__taskforce=harbor)}
+        services.subcommittee_save(
+            taskforce=harbor,
+            actor=coordinator,
+            name="Protocols and information sharing",
+            charge="Draft the response protocol and the information-sharing rules for case review.",
+            chair=people["liaison@example.org"],
+            members=[
+                people[e]
+                for e in (
+                    "p.natarajan@harborda.example.org",
+                    "j.brooks@harbordss.example.org",
+                    "c.advocacy@harborcac.example.org",
+                )
+            ],
+            goals=[protocol],
+        )
+        services.subcommittee_save(
+            taskforce=harbor,
+            actor=coordinator,
+            name="Training and outreach",
+            charge="Plan joint training and school outreach for the year.",
+            chair=people["facilitator@example.org"],
+            members=[
+                people[e]
+                for e in ("p.anders@harborusd.example.org", "k.osei@harborbh.example.org", "member@example.org")
+            ],
+            goals=[schools],
+        )
+        services.training_topics_ensure(taskforce=harbor)
+        topics = {t.name: t for t in harbor.training_topics.all()}
+        everyone = list(people.values())
+        services.training_event_save(
+            taskforce=harbor,
+            actor=coordinator,
+            title="Recognising commercial sexual exploitation of children",
+            kind="joint",
+            topics=[topics["CSEC identification"]],
+            trainer="Dr. Hannah Weiss",
+            held_on=today - timedelta(days=60),
+            duration_minutes=120,
+            attendees=everyone[::2],
+        )
+        services.training_event_save(
+            taskforce=harbor,
+            actor=coordinator,
+            title="Trauma-informed interviewing",
+            kind="joint",
+            topics=[topics["Trauma-informed care"]],
+            trainer="Maya Thompson",
+            held_on=today - timedelta(days=25),
+            duration_minutes=90,
+            attendees=everyone[1::3],
+        )
+        services.training_event_save(
+            taskforce=harbor,
+            actor=coordinator,
+            title="Confidentiality and releases of information",
+            kind="joint",
+            topics=[topics["Confidentiality and information sharing"]],
+            trainer="Priya Natarajan",
+            held_on=today - timedelta(days=800),
+            duration_minutes=60,
+            attendees=everyone[::3],
+        )
+        services.training_event_save(
+            taskforce=harbor,
+            actor=coordinator,
+            title="Summer picnic",
+            kind="team_activity",
+            topics=[],
+            trainer="",
+            held_on=today - timedelta(days=100),
+            duration_minutes=180,
+            attendees=everyone[:10],
+        )
 
     def _second_taskforce(self, admin: User) -> None:
         """A neighbouring task force, to show that each one is isolated from the others."""
