@@ -1,0 +1,283 @@
+"""Input validation for cases, sharing, releases, requests and reviews. No domain writes here."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import (
+    Case,
+    CaseStatus,
+    FollowUp,
+    Level,
+    Recommendation,
+    Release,
+    RiskFlag,
+    TraffickingType,
+)
+from members.models import Membership, User
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class CaseForm(forms.ModelForm):
+    risk_flags = forms.MultipleChoiceField(
+        label=_("Risk flags"), choices=RiskFlag.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Case
+        fields = [
+            "number",
+            "label",
+            "age_band",
+            "county",
+            "referral_source",
+            "trafficking_type",
+            "status",
+            "confidentiality",
+            "risk_flags",
+            "summary",
+            "service_needs",
+        ]
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 5}),
+            "service_needs": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "summary": _(
+                "Encrypted. Only people with full access see it; it never appears in email or general minutes."
+            ),
+            "confidentiality": _("Restricted: only agencies given access. Sealed: only people named one by one."),
+        }
+
+    def __init__(self, *args, taskforce=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.taskforce = taskforce
+
+    def clean_label(self):
+        label = self.cleaned_data["label"].strip()
+        # A pseudonym, not a name: two or more words of which one is long looks like "Jane Doe".
+        words = label.split()
+        if len(words) >= 2 and all(len(word.strip(".")) > 2 for word in words):
+            raise forms.ValidationError(_("Use initials or an alias (e.g. “J.D.” or “Sparrow”), never a full name."))
+        return label
+
+    def clean_number(self):
+        number = self.cleaned_data["number"].strip()
+        others = Case.objects.filter(taskforce=self.taskforce, number=number)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            # Same answer whether you can see that case or not: numbers are assigned by the lead agency.
+            raise forms.ValidationError(_("This case number is already in use in this task force."))
+        return number
+
+
+class CaseFilterForm(forms.Form):
+    q = forms.CharField(label=_("Number or label"), required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=[("", _("Any"))] + CaseStatus.choices, required=False)
+    trafficking_type = forms.ChoiceField(
+        label=_("Type"), choices=[("", _("Any"))] + TraffickingType.choices, required=False
+    )
+    agency = forms.ModelChoiceField(label=_("Agency"), queryset=Membership.objects.none(), required=False)
+    due = forms.BooleanField(label=_("Follow-ups due within 7 days"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        choices=[
+            ("updated", _("Last updated")),
+            ("number", _("Case number")),
+            ("status", _("Status")),
+            ("opened", _("Newest")),
+        ],
+        required=False,
+    )
+    per_page = forms.TypedChoiceField(
+        label=_("Per page"), choices=[(25, "25"), (50, "50"), (100, "100")], coerce=int, required=False, empty_value=25
+    )
+
+    def __init__(self, *args, taskforce=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = Membership.objects.filter(taskforce=taskforce).select_related("agency")
+
+
+def _end_of_day(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(23, 59)))
+
+
+class GrantForm(forms.Form):
+    grantee_kind = forms.ChoiceField(
+        label=_("Share with"),
+        choices=[("agency", _("An agency (everyone of it in the task force)")), ("person", _("One named person"))],
+        widget=forms.RadioSelect,
+        initial="agency",
+    )
+    membership = forms.ModelChoiceField(label=_("Agency"), queryset=Membership.objects.none(), required=False)
+    person = forms.ModelChoiceField(label=_("Person"), queryset=User.objects.none(), required=False)
+    level = forms.ChoiceField(label=_("Access"), choices=Level.choices, initial=Level.SUMMARY)
+    justification = forms.CharField(
+        label=_("Justification"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Why this agency or person needs to know. Recorded in the audit log."),
+    )
+    expires_on = forms.DateField(
+        label=_("Access ends on"), required=False, widget=DATE, help_text=_("Leave empty for no end date.")
+    )
+
+    def __init__(self, *args, memberships=None, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["membership"].queryset = memberships if memberships is not None else Membership.objects.none()
+        self.fields["person"].queryset = people if people is not None else User.objects.none()
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("grantee_kind")
+        if kind == "agency" and not cleaned.get("membership"):
+            self.add_error("membership", _("Choose the agency."))
+        if kind == "person" and not cleaned.get("person"):
+            self.add_error("person", _("Choose the person."))
+        if cleaned.get("expires_on") and cleaned["expires_on"] < timezone.localdate():
+            self.add_error("expires_on", _("Choose a date from today on."))
+        return cleaned
+
+    @property
+    def expires_at(self):
+        day = self.cleaned_data.get("expires_on")
+        return _end_of_day(day) if day else None
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+
+class ReleaseForm(forms.ModelForm):
+    agencies = forms.ModelMultipleChoiceField(
+        label=_("Agencies the survivor agreed to share with"),
+        queryset=Membership.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Release
+        fields = ["agencies", "signed_by", "scope", "signed_on", "expires_on"]
+        widgets = {"signed_on": DATE, "expires_on": DATE}
+
+    def __init__(self, *args, memberships=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agencies"].queryset = memberships if memberships is not None else Membership.objects.none()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("signed_on") and cleaned["signed_on"] > timezone.localdate():
+            self.add_error("signed_on", _("A release cannot be signed in the future."))
+        if cleaned.get("signed_on") and cleaned.get("expires_on") and cleaned["expires_on"] < cleaned["signed_on"]:
+            self.add_error("expires_on", _("The release must expire after it was signed."))
+        return cleaned
+
+
+class AccessRequestForm(forms.Form):
+    level = forms.ChoiceField(
+        label=_("Access needed"), choices=[(Level.FULL, Level.FULL.label), (Level.CONTRIBUTE, Level.CONTRIBUTE.label)]
+    )
+    justification = forms.CharField(
+        label=_("Why you need it"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class DecideForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("decline", _("Decline"))])
+    expires_on = forms.DateField(label=_("Access ends on"), required=False, widget=DATE)
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") == "decline" and not cleaned.get("reason", "").strip():
+            self.add_error("reason", _("Tell the requester why."))
+        return cleaned
+
+    @property
+    def expires_at(self):
+        day = self.cleaned_data.get("expires_on")
+        return _end_of_day(day) if day else None
+
+
+class InvolvedAgencyForm(forms.Form):
+    membership = forms.ModelChoiceField(label=_("Agency"), queryset=Membership.objects.none())
+    contact = forms.ModelChoiceField(label=_("Contact person"), queryset=User.objects.none(), required=False)
+    role = forms.CharField(label=_("Role in the case"), max_length=200, required=False)
+
+    def __init__(self, *args, memberships=None, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["membership"].queryset = memberships if memberships is not None else Membership.objects.none()
+        self.fields["contact"].queryset = people if people is not None else User.objects.none()
+
+    def clean(self):
+        cleaned = super().clean()
+        contact, membership = cleaned.get("contact"), cleaned.get("membership")
+        if contact and membership and contact.agency_id != membership.agency_id:
+            self.add_error("contact", _("The contact must work for that agency."))
+        return cleaned
+
+
+class ReviewForm(forms.Form):
+    held_on = forms.DateField(label=_("Reviewed on"), widget=DATE, initial=timezone.localdate)
+    participants = forms.ModelMultipleChoiceField(
+        label=_("Participants"),
+        queryset=User.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Only people with full access to this case can take part in its review."),
+    )
+    discussion = forms.CharField(
+        label=_("Discussion summary"), widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
+    service_needs = forms.CharField(label=_("Service needs"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    recommendations = forms.ModelMultipleChoiceField(
+        label=_("Recommendations"),
+        queryset=Recommendation.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, eligible=None, recommendations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["participants"].queryset = eligible if eligible is not None else User.objects.none()
+        self.fields["recommendations"].queryset = (
+            recommendations if recommendations is not None else Recommendation.objects.none()
+        )
+
+
+class FollowUpForm(forms.Form):
+    task = forms.CharField(label=_("Follow-up"), max_length=500)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
+    due_on = forms.DateField(label=_("Due"), widget=DATE)
+
+    def __init__(self, *args, eligible=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = eligible if eligible is not None else User.objects.none()
+
+
+class FollowUpStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=FollowUp.Status.choices)
+
+
+class RecommendationForm(forms.Form):
+    text = forms.CharField(label=_("New recommendation"), max_length=200, required=False)
+    retire = forms.ModelMultipleChoiceField(
+        label=_("Retire (hide from new reviews)"),
+        queryset=Recommendation.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, recommendations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["retire"].queryset = (
+            recommendations if recommendations is not None else Recommendation.objects.none()
+        )

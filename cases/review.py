@@ -1,0 +1,66 @@
+"""The case-review segment of a meeting, served by cases through meetings.hooks (meetings never imports cases).
+
+An agenda item proposed from a case carries source_type "cases.case" and the case's id. Whoever holds
+full access to that case sees it; everyone else in the room sees "Restricted case" and nothing more,
+not even the number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+
+from cases import selectors
+from cases.models import Case
+from taskforce import audit
+
+SOURCE_TYPE = "cases.case"
+
+
+def case_for_item(item: Any) -> Case | None:
+    if getattr(item, "source_type", "") != SOURCE_TYPE or not str(getattr(item, "source_id", "")).isdigit():
+        return None
+    return (
+        Case.objects.filter(pk=int(item.source_id), taskforce_id=item.taskforce_id)
+        .select_related("lead__agency", "taskforce")
+        .first()
+    )
+
+
+def may_review(user: Any, item: Any) -> bool:
+    """Whether `user` may see this case-review item: full access to the case, decided by its grants."""
+    case = case_for_item(item)
+    return case is not None and "view_case_full" in selectors.case_perms(user, case)
+
+
+def render_item(request: HttpRequest, item: Any) -> str:
+    case = case_for_item(item)
+    user = request.user
+    perms = selectors.case_perms(user, case) if case is not None else set()
+    if case is None or "view_case_full" not in perms:
+        return render_to_string("cases/partials/restricted_item.html", {}, request=request)
+    audit.record("case.viewed", request=request, obj=case, level="full", via="meeting", agenda_item=item.pk)
+    review = case.reviews.filter(agenda_item_ref=item.pk).prefetch_related("recommendations").first()
+    return render_to_string(
+        "cases/partials/review_item.html",
+        {
+            "case": case,
+            "item": item,
+            "review": review,
+            "can_contribute": "contribute_case" in perms,
+            "taskforce": case.taskforce,
+        },
+        request=request,
+    )
+
+
+def connect_meetings() -> None:
+    """Plug into the meetings app if it offers the hooks (it is built alongside; absent, nothing happens)."""
+    try:
+        from meetings import hooks
+    except ImportError:  # pragma: no cover - meetings always ships with this project
+        return
+    hooks.register_case_item_access(may_review)
+    hooks.register_case_item_renderer(render_item)

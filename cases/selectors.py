@@ -1,0 +1,103 @@
+"""Read queries for cases. Every list starts from `permissions.visible_to`, so what you may not see is not there.
+
+Cases are in permissions.NO_SUPERUSER_BYPASS: a site admin holds a real grant or sees nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from cases.models import (
+    VIEW,
+    Case,
+    CaseGroupObjectPermission,
+    CaseUserObjectPermission,
+    FollowUp,
+)
+from taskforce import permissions
+from taskforce.models import TaskForce
+
+SORTS = {
+    "updated": "-updated_at",
+    "number": "number",
+    "status": "status",
+    "opened": "-created_at",
+}
+
+
+def case_perms(user: Any, case: Case) -> set[str]:
+    """The codenames `user` holds on `case` (own rows and groups' rows; no superuser bypass for cases)."""
+    return permissions.perms_on(user, case)
+
+
+def visible_cases(user: Any, taskforce: TaskForce) -> QuerySet[Case]:
+    """The task force's cases `user` may know exist (summary level or more), in one SQL query."""
+    return permissions.visible_to(user, VIEW, Case.objects.filter(taskforce=taskforce))
+
+
+def case_list(user: Any, taskforce: TaskForce, filters: dict[str, Any], *, mine: bool = False) -> QuerySet[Case]:
+    cases = visible_cases(user, taskforce).select_related("lead__agency")
+    if mine:
+        # "My cases": those my agency leads or is involved in, and those shared with me by name.
+        cases = cases.filter(
+            Q(lead__agency_id=user.agency_id)
+            | Q(involved__membership__agency_id=user.agency_id)
+            | Q(caseuserobjectpermission__user=user)
+        ).distinct()
+    if filters.get("status"):
+        cases = cases.filter(status=filters["status"])
+    if filters.get("trafficking_type"):
+        cases = cases.filter(trafficking_type=filters["trafficking_type"])
+    if filters.get("agency"):
+        cases = cases.filter(Q(lead=filters["agency"]) | Q(involved__membership=filters["agency"])).distinct()
+    if filters.get("due"):
+        due = FollowUp.objects.filter(
+            case=OuterRef("pk"), status=FollowUp.Status.OPEN, due_on__lte=timezone.localdate() + timezone.timedelta(7)
+        )
+        cases = cases.filter(Exists(due))
+    if filters.get("q"):
+        # Number and label only: the narrative is encrypted and never searchable.
+        term = filters["q"]
+        cases = cases.filter(Q(number__icontains=term) | Q(label__icontains=term))
+    return cases.order_by(SORTS.get(filters.get("sort") or "updated", "-updated_at"), "-pk")
+
+
+def open_follow_ups_due(user: Any, taskforce: TaskForce, *, within_days: int = 7) -> QuerySet[FollowUp]:
+    """Follow-ups owned by `user` on cases they can still see, due within the window."""
+    return (
+        FollowUp.objects.filter(
+            owner=user,
+            status=FollowUp.Status.OPEN,
+            due_on__lte=timezone.localdate() + timezone.timedelta(days=within_days),
+            case__in=visible_cases(user, taskforce),
+        )
+        .select_related("case")
+        .order_by("due_on")
+    )
+
+
+def people_with(case: Case, codename: str) -> QuerySet:
+    """Active people who hold `codename` on `case` (directly or through a group): who may take part."""
+    from members.models import User
+
+    direct = CaseUserObjectPermission.objects.filter(content_object=case, permission__codename=codename)
+    grouped = CaseGroupObjectPermission.objects.filter(content_object=case, permission__codename=codename)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(pk__in=direct.values("user_id")) | Q(groups__in=grouped.values("group_id")))
+        .distinct()
+        .order_by("full_name")
+    )
+
+
+def access_log(case: Case):
+    """Every audit event about the case, newest first (reads, exports, grants, refusals)."""
+    from taskforce.models import AuditEvent
+
+    # From its creation on: should an id ever be reused, a deleted case's trail does not follow it.
+    return AuditEvent.objects.filter(
+        object_type="cases.case", object_id=str(case.pk), at__gte=case.created_at
+    ).select_related("actor")

@@ -1,0 +1,608 @@
+"""Cases: lists, the case page, sharing, releases, access requests, history, reviews and the review PDF.
+
+Every view fetches the case through `permissions.get_for_user(..., "cases.view_case", ...)`: a case you
+hold no row for is a 404 exactly like a missing id. What you may do on it comes from `_case`'s perms set
+(read from the case's own guardian tables, so site admins get no bypass), and each refusal is audited.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cases import selectors, services
+from cases.forms import (
+    AccessRequestForm,
+    CaseFilterForm,
+    CaseForm,
+    DecideForm,
+    FollowUpForm,
+    FollowUpStatusForm,
+    GrantForm,
+    InvolvedAgencyForm,
+    RecommendationForm,
+    ReleaseForm,
+    ReviewForm,
+    RevokeForm,
+)
+from cases.models import (
+    VIEW,
+    AccessRequest,
+    Case,
+    CaseGrant,
+    FollowUp,
+    Recommendation,
+    Release,
+)
+from members.models import Membership, MembershipStatus, User
+from taskforce import agenda, audit, permissions
+from taskforce.models import TaskForce
+from taskforce.pdf import pdf_response, render_pdf
+from taskforce.services import StaleEdit
+
+FULL = "view_case_full"
+CONTRIBUTE = "contribute_case"
+MANAGE = "manage_case_sharing"
+CHANGE = "change_case"
+
+
+def _case(request: HttpRequest, taskforce: TaskForce, pk: int, need: str | None = None) -> tuple[Case, set[str]]:
+    """The case if the user may know it exists (else 404), and what they may do (403 if `need` is missing)."""
+    queryset = Case.objects.filter(taskforce=taskforce).select_related("lead__agency", "lead__liaison", "taskforce")
+    case = permissions.get_for_user(request.user, VIEW, queryset, request=request, pk=pk)
+    perms = selectors.case_perms(request.user, case)
+    if need is not None and need not in perms:
+        audit.record("access.forbidden", request=request, obj=case, perm=f"cases.{need}")
+        raise permissions.PermissionDenied403(f"cases.{need}")
+    return case, perms
+
+
+def _flags(perms: set[str]) -> dict[str, bool]:
+    return {
+        "can_full": FULL in perms,
+        "can_contribute": CONTRIBUTE in perms,
+        "can_manage": MANAGE in perms,
+        "can_edit": CHANGE in perms,
+    }
+
+
+def _own_membership(user, taskforce: TaskForce) -> Membership | None:
+    if not user.agency_id:
+        return None
+    return Membership.objects.filter(
+        taskforce=taskforce, agency_id=user.agency_id, status=MembershipStatus.ACTIVE
+    ).first()
+
+
+def _people_of(taskforce: TaskForce):
+    return (
+        User.objects.filter(
+            is_active=True,
+            agency__memberships__taskforce=taskforce,
+            agency__memberships__status=MembershipStatus.ACTIVE,
+            taskforce_roles__taskforce=taskforce,
+        )
+        .select_related("agency")
+        .distinct()
+        .order_by("full_name")
+    )
+
+
+def _active_memberships(taskforce: TaskForce):
+    return Membership.objects.filter(taskforce=taskforce, status=MembershipStatus.ACTIVE).select_related("agency")
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+
+def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    form = CaseFilterForm(request.GET or None, taskforce=taskforce)
+    filters = form.cleaned_data if form.is_valid() else {}
+    cases = selectors.case_list(request.user, taskforce, filters, mine=mine)
+    page = Paginator(cases, filters.get("per_page") or 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "taskforce": taskforce,
+        "form": form,
+        "page": page,
+        "cases": page.object_list,
+        "mine": mine,
+        "query": query.urlencode(),
+        "can_create": _own_membership(request.user, taskforce) is not None,
+    }
+    template = "cases/partials/case_table.html" if request.htmx else "cases/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def case_list(request: HttpRequest, slug: str) -> HttpResponse:
+    return _list(request, slug, mine=False)
+
+
+@login_required
+def my_cases(request: HttpRequest, slug: str) -> HttpResponse:
+    return _list(request, slug, mine=True)
+
+
+# --- one case ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_create(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    lead = _own_membership(request.user, taskforce)
+    if lead is None:
+        audit.record("access.forbidden", request=request, obj=taskforce, perm="cases.add_case")
+        raise permissions.PermissionDenied403("cases.add_case")
+    form = CaseForm(request.POST or None, taskforce=taskforce)
+    if request.method == "POST" and form.is_valid():
+        data = {key: value for key, value in form.cleaned_data.items() if key != "version"}
+        case = services.case_create(taskforce=taskforce, lead=lead, actor=request.user, request=request, **data)
+        messages.success(
+            request,
+            _("Case %(number)s opened. Only your agency can see it until you share it.") % {"number": case.number},
+        )
+        return redirect("cases:detail", slug=taskforce.slug, pk=case.pk)
+    return render(
+        request,
+        "cases/case_form.html",
+        {"taskforce": taskforce, "form": form, "lead": lead, "page_title": _("Open a case")},
+    )
+
+
+@login_required
+def case_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, perms = _case(request, taskforce, pk)
+    flags = _flags(perms)
+    audit.record("case.viewed", request=request, obj=case, level="full" if flags["can_full"] else "summary")
+    context = {"taskforce": taskforce, "case": case, **flags}
+    if flags["can_full"]:
+        context |= {
+            "involved": case.involved.select_related("membership__agency", "contact"),
+            "reviews": case.reviews.prefetch_related("recommendations", "participants").all(),
+            "follow_ups": case.follow_ups.select_related("owner").all(),
+        }
+    else:
+        own_request = AccessRequest.objects.filter(case=case, requester=request.user).first()
+        context["own_request"] = own_request
+    if flags["can_manage"]:
+        context["pending_requests"] = case.access_requests.filter(status=AccessRequest.Status.PENDING).select_related(
+            "requester__agency"
+        )
+    return render(request, "cases/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, _perms = _case(request, taskforce, pk, CHANGE)
+    form = CaseForm(request.POST or None, instance=case, taskforce=taskforce, initial={"version": case.version})
+    stale = None
+    if request.method == "POST" and form.is_valid():
+        data = {key: value for key, value in form.cleaned_data.items() if key != "version"}
+        try:
+            services.case_update(
+                case=case,
+                actor=request.user,
+                expected_version=form.cleaned_data.get("version") or 0,
+                request=request,
+                **data,
+            )
+        except StaleEdit as error:
+            stale = error.current
+            form.add_error(
+                None, str(error) + " " + _("Their version is shown below; make your change again on top of it.")
+            )
+        else:
+            messages.success(request, _("Case saved."))
+            return redirect("cases:detail", slug=taskforce.slug, pk=case.pk)
+    return render(
+        request,
+        "cases/case_form.html",
+        {
+            "taskforce": taskforce,
+            "case": case,
+            "form": form,
+            "stale": stale,
+            "page_title": _("Edit %(case)s") % {"case": case},
+        },
+    )
+
+
+@login_required
+def case_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, perms = _case(request, taskforce, pk, FULL)
+    changes = []
+    for change in case.changes.select_related("actor"):
+        values = json.loads(change.values) if change.values else {}
+        changes.append({"change": change, "values": values})
+    audit.record("case.history_viewed", request=request, obj=case)
+    return render(
+        request, "cases/history.html", {"taskforce": taskforce, "case": case, "changes": changes, **_flags(perms)}
+    )
+
+
+@login_required
+def access_log(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, perms = _case(request, taskforce, pk, MANAGE)
+    page = Paginator(selectors.access_log(case), 50).get_page(request.GET.get("page"))
+    return render(
+        request, "cases/access_log.html", {"taskforce": taskforce, "case": case, "page": page, **_flags(perms)}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def involved_agencies(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, perms = _case(request, taskforce, pk, MANAGE)
+    form = InvolvedAgencyForm(
+        request.POST or None, memberships=_active_memberships(taskforce), people=_people_of(taskforce)
+    )
+    if request.method == "POST" and form.is_valid():
+        services.involved_agency_set(case=case, actor=request.user, request=request, **form.cleaned_data)
+        messages.success(request, _("Involved agency saved."))
+        return redirect("cases:agencies", slug=taskforce.slug, pk=case.pk)
+    involved = case.involved.select_related("membership__agency", "contact")
+    return render(
+        request,
+        "cases/agencies.html",
+        {"taskforce": taskforce, "case": case, "form": form, "involved": involved, **_flags(perms)},
+    )
+
+
+# --- sharing ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sharing(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, perms = _case(request, taskforce, pk, MANAGE)
+    form = GrantForm(request.POST or None, memberships=_active_memberships(taskforce), people=_people_of(taskforce))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.grant_create(
+                case=case,
+                actor=request.user,
+                level=data["level"],
+                justification=data["justification"],
+                membership=data["membership"] if data["grantee_kind"] == "agency" else None,
+                person=data["person"] if data["grantee_kind"] == "person" else None,
+                expires_at=form.expires_at,
+                request=request,
+            )
+        except services.ShareRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, _("Access granted."))
+            return redirect("cases:sharing", slug=taskforce.slug, pk=case.pk)
+    grants = case.grants.select_related("membership__agency", "person", "granted_by", "release")
+    requests = case.access_requests.select_related("requester__agency", "decided_by")
+    return render(
+        request,
+        "cases/sharing.html",
+        {
+            "taskforce": taskforce,
+            "case": case,
+            "form": form,
+            "grants": grants,
+            "requests": requests,
+            "decide_form": DecideForm(),
+            **_flags(perms),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def grant_revoke(request: HttpRequest, slug: str, pk: int, grant_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, _perms = _case(request, taskforce, pk, MANAGE)
+    grant = _child(
+        request, CaseGrant.objects.filter(case=case).select_related("membership__agency", "person"), grant_pk
+    )
+    form = RevokeForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    services.grant_revoke(grant=grant, actor=request.user, reason=reason, request=request)
+    messages.success(request, _("Access for %(who)s revoked.") % {"who": grant.grantee_label})
+    return redirect("cases:sharing", slug=taskforce.slug, pk=case.pk)
+
+
+# --- releases ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def releases(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, perms = _case(request, taskforce, pk, MANAGE)
+    form = ReleaseForm(request.POST or None, memberships=_active_memberships(taskforce).exclude(pk=case.lead_id))
+    if request.method == "POST" and form.is_valid():
+        services.release_create(case=case, actor=request.user, request=request, **form.cleaned_data)
+        messages.success(request, _("Release of information recorded."))
+        return redirect("cases:releases", slug=taskforce.slug, pk=case.pk)
+    return render(
+        request,
+        "cases/releases.html",
+        {
+            "taskforce": taskforce,
+            "case": case,
+            "form": form,
+            "releases": case.releases.prefetch_related("agencies__agency").select_related("recorded_by", "revoked_by"),
+            **_flags(perms),
+        },
+    )
+
+
+@login_required
+@require_POST
+def release_revoke(request: HttpRequest, slug: str, pk: int, release_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, _perms = _case(request, taskforce, pk, MANAGE)
+    release = _child(request, Release.objects.filter(case=case), release_pk)
+    form = RevokeForm(request.POST)
+    reason = (form.cleaned_data["reason"] if form.is_valid() else "") or _("Consent withdrawn")
+    services.release_revoke(release=release, actor=request.user, reason=reason, request=request)
+    messages.success(request, _("Release revoked. The access it justified has ended."))
+    return redirect("cases:releases", slug=taskforce.slug, pk=case.pk)
+
+
+def _child(request: HttpRequest, queryset, pk: int):
+    """A row belonging to a case the user already passed `_case` for; another case's row is a 404."""
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        audit.record(
+            "access.not_found", request=request, model=queryset.model._meta.label_lower, lookup={"pk": str(pk)}
+        )
+        raise Http404
+    return obj
+
+
+# --- access requests ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_access(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, perms = _case(request, taskforce, pk)
+    form = AccessRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.access_request_create(case=case, actor=request.user, request=request, **form.cleaned_data)
+        except services.ShareRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(
+                request, _("Request sent to the lead agency's liaison. You will get an email with the answer.")
+            )
+            return redirect("cases:detail", slug=taskforce.slug, pk=case.pk)
+    return render(
+        request,
+        "cases/request_access.html",
+        {
+            "taskforce": taskforce,
+            "case": case,
+            "form": form,
+            "own_requests": case.access_requests.filter(requester=request.user),
+            **_flags(perms),
+        },
+    )
+
+
+@login_required
+@require_POST
+def request_decide(request: HttpRequest, slug: str, pk: int, request_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, _perms = _case(request, taskforce, pk, MANAGE)
+    access_request = _child(request, case.access_requests.all(), request_pk)
+    form = DecideForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("cases:sharing", slug=taskforce.slug, pk=case.pk)
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        services.access_request_decide(
+            access_request=access_request,
+            actor=request.user,
+            approve=approve,
+            reason=form.cleaned_data["reason"],
+            expires_at=form.expires_at,
+            request=request,
+        )
+    except services.ShareRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Request approved.") if approve else _("Request declined."))
+    return redirect("cases:sharing", slug=taskforce.slug, pk=case.pk)
+
+
+# --- reviews ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_edit(request: HttpRequest, slug: str, pk: int, review_pk: int | None = None) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, perms = _case(request, taskforce, pk, CONTRIBUTE)
+    review = _child(request, case.reviews.all(), review_pk) if review_pk is not None else None
+    eligible = selectors.people_with(case, FULL)
+    recommendations = Recommendation.objects.filter(taskforce=taskforce).filter(
+        Q(active=True) | Q(pk__in=review.recommendations.values("pk") if review else [])
+    )
+    initial = {"version": review.version} if review else {"meeting": request.GET.get("meeting")}
+    if review:
+        initial |= {
+            "held_on": review.held_on,
+            "participants": list(review.participants.all()),
+            "discussion": review.discussion,
+            "service_needs": review.service_needs,
+            "recommendations": list(review.recommendations.all()),
+        }
+    form = ReviewForm(request.POST or None, eligible=eligible, recommendations=recommendations, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            review = services.review_save(
+                case=case,
+                actor=request.user,
+                review=review,
+                expected_version=data.get("version"),
+                held_on=data["held_on"],
+                participants=data["participants"],
+                discussion=data["discussion"],
+                service_needs=data["service_needs"],
+                recommendations=data["recommendations"],
+                request=request,
+            )
+        except StaleEdit as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Review saved."))
+            return redirect("cases:review_edit", slug=taskforce.slug, pk=case.pk, review_pk=review.pk)
+    follow_ups = review.follow_ups.select_related("owner") if review else FollowUp.objects.none()
+    return render(
+        request,
+        "cases/review_form.html",
+        {
+            "taskforce": taskforce,
+            "case": case,
+            "review": review,
+            "form": form,
+            "follow_ups": follow_ups,
+            "follow_up_form": FollowUpForm(eligible=eligible),
+            "status_choices": FollowUp.Status.choices,
+            **_flags(perms),
+        },
+    )
+
+
+@login_required
+@require_POST
+def follow_up_add(request: HttpRequest, slug: str, pk: int, review_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, _perms = _case(request, taskforce, pk, CONTRIBUTE)
+    review = _child(request, case.reviews.all(), review_pk)
+    form = FollowUpForm(request.POST, eligible=selectors.people_with(case, FULL))
+    if form.is_valid():
+        services.follow_up_add(review=review, actor=request.user, request=request, **form.cleaned_data)
+        messages.success(request, _("Follow-up added; its owner gets a reminder before it is due."))
+    else:
+        messages.error(request, _("The follow-up needs a task, an owner with full access and a due date."))
+    return redirect("cases:review_edit", slug=taskforce.slug, pk=case.pk, review_pk=review.pk)
+
+
+@login_required
+@require_POST
+def follow_up_status(request: HttpRequest, slug: str, pk: int, follow_up_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, _perms = _case(request, taskforce, pk, CONTRIBUTE)
+    follow_up = _child(request, case.follow_ups.all(), follow_up_pk)
+    form = FollowUpStatusForm(request.POST)
+    if form.is_valid():
+        services.follow_up_set_status(
+            follow_up=follow_up, actor=request.user, status=form.cleaned_data["status"], request=request
+        )
+    if request.htmx:
+        return render(
+            request,
+            "cases/partials/follow_up_row.html",
+            {
+                "taskforce": taskforce,
+                "case": case,
+                "f": follow_up,
+                "status_choices": FollowUp.Status.choices,
+                "can_contribute": True,
+            },
+        )
+    return redirect("cases:review_edit", slug=taskforce.slug, pk=case.pk, review_pk=follow_up.review_id)
+
+
+@login_required
+def review_pdf(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, _perms = _case(request, taskforce, pk, FULL)
+    now = timezone.now()
+    context = {
+        "taskforce": taskforce,
+        "case": case,
+        "title": _("Case review summary — %(case)s") % {"case": case},
+        "involved": case.involved.select_related("membership__agency", "contact"),
+        "reviews": case.reviews.prefetch_related("recommendations", "participants", "follow_ups__owner"),
+        "viewer": request.user,
+        "generated_at": now,
+        "draft": True,  # turns on pdf/base.html's watermark, which this template fills with name and time
+        "confidentiality": _("CONFIDENTIAL case review. Prepared for %(name)s on %(when)s. Do not copy or forward.")
+        % {"name": request.user.full_name, "when": timezone.localtime(now).strftime("%Y-%m-%d %H:%M %Z")},
+    }
+    pdf = render_pdf("pdf/case_review_summary.html", context, request=request)
+    audit.record("case.exported", request=request, obj=case, format="pdf")
+    return pdf_response(pdf, f"case-{case.number}-review.pdf")
+
+
+@login_required
+@require_POST
+def propose_for_review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    case, _perms = _case(request, taskforce, pk, MANAGE)
+    try:
+        # A title that says nothing: facilitators see the item even when they cannot see the case.
+        agenda.propose(
+            agenda.Proposal(
+                taskforce=taskforce,
+                title=_("Case review"),
+                description="",
+                item_type="case_review",
+                actor=request.user,
+                source=case,
+                restricted=True,
+            )
+        )
+    except agenda.NoUpcomingMeeting as reason:
+        messages.error(request, str(reason))
+    else:
+        audit.record("case.proposed_for_review", request=request, obj=case)
+        messages.success(request, _("Case put on the next meeting's case-review segment."))
+    return redirect("cases:detail", slug=taskforce.slug, pk=case.pk)
+
+
+# --- the task force's pick-list -----------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recommendations(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
+    services.ensure_recommendations(taskforce)
+    active = Recommendation.objects.filter(taskforce=taskforce, active=True)
+    form = RecommendationForm(request.POST or None, recommendations=active)
+    if request.method == "POST" and form.is_valid():
+        services.recommendations_update(
+            taskforce=taskforce, actor=request.user, add=form.cleaned_data["text"], retire=form.cleaned_data["retire"]
+        )
+        messages.success(request, _("Recommendations saved."))
+        return redirect("cases:recommendations", slug=taskforce.slug)
+    return render(
+        request,
+        "cases/recommendations.html",
+        {"taskforce": taskforce, "form": form, "active": active},
+    )

@@ -1,0 +1,46 @@
+"""Who sees what of a case, through every page: the rules of the issue, person by person."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from taskforce.models import AuditEvent
+from tests.cases.world import SUMMARY_SECRET
+
+
+def detail(world):
+    return reverse("cases:detail", kwargs={"slug": world.case.taskforce.slug, "pk": world.case.pk})
+
+
+@pytest.mark.parametrize("role", ["liaison_b", "member_b", "facilitator", "liaison_a"])
+def test_people_with_full_access_see_the_narrative(role, cast, world, client_for):
+    response = client_for(getattr(cast, role)).get(detail(world))
+    assert response.status_code == 200
+    assert SUMMARY_SECRET in response.content.decode()
+    assert AuditEvent.objects.filter(action="case.viewed", actor=getattr(cast, role), detail__level="full").exists()
+
+
+def test_an_involved_agency_without_a_release_sees_the_summary_only(cast, world, client_for):
+    response = client_for(cast.coordinator).get(detail(world))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "J.D." in body
+    assert SUMMARY_SECRET not in body
+    assert "Safe housing" not in body
+    assert "You see the summary only" in body
+
+
+@pytest.mark.parametrize("role", ["admin", "outsider"])
+def test_others_get_a_404_that_is_audited(role, cast, world, client_for):
+    user = getattr(cast, role)
+    response = client_for(user).get(detail(world))
+    assert response.status_code == 404
+    event = AuditEvent.objects.filter(action="access.not_found", actor=user).latest("id")
+    assert event.detail["exists"] is True
+
+
+def test_anonymous_is_sent_to_sign_in(world, client):
+    response = client.get(detail(world))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
