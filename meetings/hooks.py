@@ -1,0 +1,40 @@
+"""Extension points for apps that meetings may not import (cases plugs into the case-review segment).
+
+cases registers, in its AppConfig.ready:
+
+    hooks.register_case_item_access(lambda user, item: ...)   # may this person see this case-review item?
+    hooks.register_case_item_renderer(lambda request, item: "<html>")  # the partial shown in its place
+
+Until something registers, a case-review item follows the ordinary tier rules and shows its own text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+CaseAccess = Callable[[Any, Any], bool]
+CaseRenderer = Callable[[Any, Any], str]
+
+_case_access: CaseAccess | None = None
+_case_renderer: CaseRenderer | None = None
+
+
+def register_case_item_access(func: CaseAccess) -> CaseAccess:
+    global _case_access
+    _case_access = func
+    return func
+
+
+def register_case_item_renderer(func: CaseRenderer) -> CaseRenderer:
+    global _case_renderer
+    _case_renderer = func
+    return func
+
+
+def case_item_access() -> CaseAccess | None:
+    return _case_access
+
+
+def case_item_renderer() -> CaseRenderer | None:
+    return _case_renderer

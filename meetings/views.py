@@ -1,0 +1,937 @@
+"""Meetings: schedule, agenda, live run, attendance, minutes, feedback, calendar."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from meetings import access, hooks, ics, selectors, services
+from meetings.forms import (
+    ActionItemForm,
+    CancelForm,
+    CommentForm,
+    DeclineForm,
+    FeedbackForm,
+    GuestForm,
+    ItemForm,
+    MeetingEditForm,
+    MeetingForm,
+    MinutesForm,
+    NotesForm,
+    SeriesForm,
+    SubmitItemForm,
+)
+from meetings.models import (
+    AgendaItem,
+    Attendance,
+    AttendanceStatus,
+    FeedbackReceipt,
+    ItemStatus,
+    Meeting,
+    Minutes,
+    MinutesStatus,
+    Series,
+)
+from taskforce import audit, permissions
+from taskforce.models import TaskForce
+from taskforce.pdf import pdf_response, render_pdf
+from taskforce.services import StaleEdit
+
+
+def _meeting(request: HttpRequest, taskforce: TaskForce, pk: int, perm: str = "meetings.view_meeting") -> Meeting:
+    queryset = Meeting.objects.filter(taskforce=taskforce).select_related(
+        "taskforce", "series", "facilitator", "note_taker", "current_item"
+    )
+    return permissions.get_for_user(request.user, perm, queryset, request=request, pk=pk)
+
+
+def _item(request: HttpRequest, meeting: Meeting, pk: int, *, facilitating: bool) -> AgendaItem:
+    """An item of this meeting (or, for the backlog, of its task force) the user may see."""
+    item = (
+        AgendaItem.objects.filter(taskforce=meeting.taskforce, pk=pk)
+        .select_related("meeting", "presenter")
+        .prefetch_related("restricted_viewers")
+        .first()
+    )
+    if item is None or not access.can_see_item(request.user, item, facilitating=facilitating):
+        audit.record("access.not_found", request=request, obj=meeting, model="meetings.agendaitem", lookup={"pk": pk})
+        raise Http404
+    return item
+
+
+def _error(request: HttpRequest, exc: Exception) -> None:
+    messages.error(request, str(exc))
+
+
+def _flags(request: HttpRequest, meeting: Meeting) -> dict:
+    facilitating = access.can_facilitate(request.user, meeting)
+    return {"can_facilitate": facilitating}
+
+
+def _shown_items(request: HttpRequest, meeting: Meeting, *, facilitating: bool) -> list[dict]:
+    """The agenda as this viewer may see it: restricted items they may not see show as "Restricted"."""
+    renderer = hooks.case_item_renderer()
+    rows = []
+    for item in services.agenda_items(meeting):
+        visible = access.can_see_item(request.user, item, facilitating=facilitating)
+        case_html = ""
+        if visible and renderer is not None and item.item_type == "case_review":
+            case_html = renderer(request, item)
+        rows.append({"item": item, "visible": visible, "case_html": case_html})
+    return rows
+
+
+def _totals(meeting: Meeting, rows: list[dict]) -> dict:
+    planned = sum(row["item"].planned_minutes for row in rows)
+    return {"planned": planned, "length": meeting.length_minutes, "over": planned > meeting.length_minutes}
+
+
+# --- list and scheduling ------------------------------------------------------------------------------
+
+
+@login_required
+def meeting_list(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    series = list(Series.objects.filter(taskforce=taskforce))
+    infrequent_series = bool(series) and not any(s.is_at_least_monthly for s in series)
+    return render(
+        request,
+        "meetings/list.html",
+        {
+            "taskforce": taskforce,
+            "upcoming": selectors.meetings_for(taskforce)[:30],
+            "past": selectors.meetings_for(taskforce, past=True)[:20],
+            "series": series,
+            "can_schedule": access.can_schedule(request.user, taskforce),
+            "cadence_warning": taskforce.cadence_warning or (taskforce.is_new and infrequent_series),
+        },
+    )
+
+
+def _logistics(data: dict) -> dict:
+    keys = ("title", "start_time", "end_time", "time_zone", "location", "video_url", "facilitator", "note_taker")
+    return {key: data[key] for key in keys}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def series_create(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    access.require_schedule(request, taskforce)
+    form = SeriesForm(request.POST or None, taskforce=taskforce, initial={"facilitator": request.user.pk})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        series = services.series_create(
+            taskforce=taskforce,
+            actor=request.user,
+            frequency=data["frequency"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            count=data["count"],
+            call_opens_days=data["call_opens_days"],
+            call_closes_days=data["call_closes_days"],
+            **_logistics(data),
+        )
+        messages.success(request, _("%(n)s meetings scheduled in the series.") % {"n": series.meetings.count()})
+        return redirect("meetings:list", slug)
+    return render(
+        request,
+        "meetings/form.html",
+        {
+            "taskforce": taskforce,
+            "form": form,
+            "page_title": _("New meeting series"),
+            "page_lead": _("For a new task force, meet at least monthly for the first six months."),
+            "submit_label": _("Schedule the series"),
+            "cancel_url": reverse("meetings:list", args=[slug]),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    access.require_schedule(request, taskforce)
+    form = MeetingForm(request.POST or None, taskforce=taskforce, initial={"facilitator": request.user.pk})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        meeting = services.meeting_create(taskforce=taskforce, actor=request.user, day=data["day"], **_logistics(data))
+        messages.success(
+            request,
+            _(
+                "Meeting scheduled. Its agenda starts with introductions, the confidentiality reminder and a training slot."
+            ),
+        )
+        return redirect("meetings:detail", slug, meeting.pk)
+    return render(
+        request,
+        "meetings/form.html",
+        {
+            "taskforce": taskforce,
+            "form": form,
+            "page_title": _("New meeting"),
+            "submit_label": _("Schedule"),
+            "cancel_url": reverse("meetings:list", args=[slug]),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    form = MeetingEditForm(request.POST or None, taskforce=taskforce, initial=MeetingEditForm.initial_for(meeting))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.meeting_update(
+            meeting=meeting,
+            actor=request.user,
+            day=data["day"],
+            invited_agencies=list(data["invited_agencies"]),
+            invited_people=list(data["invited_people"]),
+            **_logistics(data),
+        )
+        messages.success(request, _("Meeting saved."))
+        return redirect("meetings:detail", slug, pk)
+    return render(
+        request,
+        "meetings/form.html",
+        {
+            "taskforce": taskforce,
+            "meeting": meeting,
+            "form": form,
+            "page_title": _("Edit meeting"),
+            "page_lead": _("Changing the date or time moves only this meeting, not the rest of its series."),
+            "cancel_url": reverse("meetings:detail", args=[slug, pk]),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_cancel(meeting=meeting, actor=request.user, reason=form.cleaned_data["reason"])
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Meeting cancelled. Its proposed items went to the backlog."))
+        return redirect("meetings:detail", slug, pk)
+    return render(
+        request,
+        "meetings/form.html",
+        {
+            "taskforce": taskforce,
+            "meeting": meeting,
+            "form": form,
+            "page_title": _("Cancel %(meeting)s") % {"meeting": meeting},
+            "page_lead": _("Only this meeting is cancelled; the rest of the series stays."),
+            "submit_label": _("Cancel the meeting"),
+            "submit_class": "btn-danger",
+            "cancel_url": reverse("meetings:detail", args=[slug, pk]),
+        },
+    )
+
+
+# --- one meeting and its agenda -----------------------------------------------------------------------
+
+
+@login_required
+def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk)
+    facilitating = access.can_facilitate(request.user, meeting)
+    rows = _shown_items(request, meeting, facilitating=facilitating)
+    proposed = AgendaItem.objects.filter(meeting=meeting, status=ItemStatus.PROPOSED).select_related(
+        "presenter", "submitted_by"
+    )
+    if not facilitating:
+        proposed = proposed.filter(submitted_by=request.user)
+    context = {
+        "taskforce": taskforce,
+        "meeting": meeting,
+        "rows": rows,
+        "totals": _totals(meeting, rows),
+        "proposed": proposed,
+        "declined": AgendaItem.objects.filter(meeting=meeting, status=ItemStatus.DECLINED).filter(
+            **({} if facilitating else {"submitted_by": request.user})
+        ),
+        "call_state": meeting.call_state(),
+        "can_facilitate": facilitating,
+        "item_form": ItemForm(taskforce=taskforce, prefix="add") if facilitating else None,
+        "decline_form": DeclineForm(),
+        "circulations": meeting.circulations.select_related("circulated_by")[:5],
+        "pending_changes": any(row["item"].changed_in_version > meeting.agenda_version for row in rows),
+        "minutes": Minutes.objects.filter(meeting=meeting).first(),
+        "action_items": meeting.action_items.select_related("owner_person", "owner_membership__agency", "agenda_item"),
+        "invitee_count": len(services.invitees(meeting)),
+    }
+    return render(request, "meetings/detail.html", context)
+
+
+@login_required
+def meeting_ics(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk)
+    response = HttpResponse(ics.calendar_for([meeting]), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_submit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk)
+    facilitating = access.can_facilitate(request.user, meeting)
+    form = SubmitItemForm(request.POST or None, taskforce=taskforce, initial={"presenter": request.user.pk})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.item_submit(meeting=meeting, actor=request.user, facilitating=facilitating, **form.cleaned_data)
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Thank you: your item is with the facilitator, who will accept it, keep it for a later meeting or tell you why not."
+                ),
+            )
+            return redirect("meetings:detail", slug, pk)
+    state = meeting.call_state()
+    lead = {
+        "open": _("Submissions close %(when)s.")
+        % {"when": f"{meeting.call_closes_at.astimezone(meeting.zone):%A, %B %-d at %-I:%M %p %Z}"},
+        "not_open": _("The call opens %(when)s.")
+        % {"when": f"{meeting.call_opens_at.astimezone(meeting.zone):%A, %B %-d}"},
+        "closed": _("The call for agenda items is closed. Speak to the facilitator."),
+    }[state]
+    return render(
+        request,
+        "meetings/form.html",
+        {
+            "taskforce": taskforce,
+            "meeting": meeting,
+            "form": form,
+            "page_title": _("Propose an agenda item for %(meeting)s") % {"meeting": meeting},
+            "page_lead": lead,
+            "closed": state != "open" and not facilitating,
+            "submit_label": _("Submit the item"),
+            "cancel_url": reverse("meetings:detail", args=[slug, pk]),
+        },
+    )
+
+
+def _item_fields(data: dict) -> dict:
+    keys = ("title", "description", "item_type", "presenter", "planned_minutes", "tier")
+    return {key: data[key] for key in keys}
+
+
+@login_required
+@require_POST
+def item_add(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    form = ItemForm(request.POST, taskforce=taskforce, prefix="add")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.item_add(
+                meeting=meeting,
+                actor=request.user,
+                restricted_viewers=list(data["restricted_viewers"]),
+                **_item_fields(data),
+            )
+        except services.MeetingError as exc:
+            _error(request, exc)
+    else:
+        messages.error(request, _("The item was not added: %(errors)s") % {"errors": form.errors.as_text()})
+    return redirect(reverse("meetings:detail", args=[slug, pk]) + "#agenda")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_edit(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    item = _item(request, meeting, item_pk, facilitating=True)
+    initial = {
+        "title": item.title,
+        "description": item.description,
+        "item_type": item.item_type,
+        "presenter": item.presenter_id,
+        "planned_minutes": item.planned_minutes,
+        "tier": item.tier,
+        "restricted_viewers": list(item.restricted_viewers.all()),
+    }
+    form = ItemForm(request.POST or None, taskforce=taskforce, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.item_update(
+            item=item, actor=request.user, restricted_viewers=list(data["restricted_viewers"]), **_item_fields(data)
+        )
+        messages.success(request, _("Item saved."))
+        return redirect(reverse("meetings:detail", args=[slug, pk]) + "#agenda")
+    return render(
+        request,
+        "meetings/form.html",
+        {
+            "taskforce": taskforce,
+            "meeting": meeting,
+            "form": form,
+            "page_title": _("Edit agenda item"),
+            "page_lead": _("If the agenda was already circulated, the change is marked for re-circulation.")
+            if meeting.agenda_version
+            else "",
+            "cancel_url": reverse("meetings:detail", args=[slug, pk]),
+        },
+    )
+
+
+ITEM_ACTIONS = {"accept", "backlog", "decline", "remove", "up", "down"}
+
+
+@login_required
+@require_POST
+def item_action(request: HttpRequest, slug: str, pk: int, item_pk: int, action: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    item = _item(request, meeting, item_pk, facilitating=True)
+    if action not in ITEM_ACTIONS:
+        raise Http404
+    try:
+        if action in ("up", "down"):
+            if item.meeting_id != meeting.pk:
+                raise services.MeetingError(_("That item is not on this agenda."))
+            services.item_move(item=item, actor=request.user, direction=-1 if action == "up" else 1)
+        elif action == "decline":
+            services.item_decide(
+                item=item, actor=request.user, decision="decline", reason=request.POST.get("reason", "")
+            )
+        else:
+            services.item_decide(item=item, actor=request.user, decision=action, meeting=meeting)
+    except services.MeetingError as exc:
+        _error(request, exc)
+    nxt = request.POST.get("next")
+    if nxt == "backlog":
+        return redirect("meetings:backlog", slug)
+    return redirect(reverse("meetings:detail", args=[slug, pk]) + "#agenda")
+
+
+@login_required
+@require_POST
+def circulate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    try:
+        circulation = services.agenda_circulate(meeting=meeting, actor=request.user)
+    except services.MeetingError as exc:
+        _error(request, exc)
+    else:
+        messages.success(
+            request,
+            _("Agenda version %(v)s circulated to %(n)s people.")
+            % {"v": circulation.version, "n": len(services.invitees(meeting))},
+        )
+    return redirect("meetings:detail", slug, pk)
+
+
+@login_required
+def backlog(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    access.require_schedule(request, taskforce)
+    return render(
+        request,
+        "meetings/backlog.html",
+        {
+            "taskforce": taskforce,
+            "items": selectors.backlog(taskforce),
+            "meetings": selectors.upcoming_for_backlog(taskforce),
+        },
+    )
+
+
+# --- running the meeting ---------------------------------------------------------------------------------
+
+
+def _live_context(request: HttpRequest, meeting: Meeting, *, facilitating: bool) -> dict:
+    rows = _shown_items(request, meeting, facilitating=facilitating)
+    now = timezone.now()
+    current = next((row for row in rows if row["item"].pk == meeting.current_item_id), None)
+    elapsed = 0
+    if current and meeting.current_item_started_at:
+        elapsed = current["item"].actual_seconds + int((now - meeting.current_item_started_at).total_seconds())
+    index = rows.index(current) if current else -1
+    for row in rows:
+        row["actual"] = elapsed if current and row is current else row["item"].actual_seconds
+        row["over"] = row["actual"] > row["item"].planned_seconds
+    attendance = list(Attendance.objects.filter(meeting=meeting).select_related("person"))
+    return {
+        "meeting": meeting,
+        "taskforce": meeting.taskforce,
+        "rows": rows,
+        "current": current,
+        "next_row": rows[index + 1] if current and index + 1 < len(rows) else None,
+        "elapsed": elapsed,
+        "remaining": (current["item"].planned_seconds - elapsed) if current else 0,
+        "now": now,
+        "totals": _totals(meeting, rows),
+        "attendance": attendance,
+        "present_count": sum(1 for a in attendance if a.attended),
+        "can_facilitate": facilitating,
+        "my_attendance": next((a for a in attendance if a.person_id == request.user.pk), None),
+    }
+
+
+@login_required
+def run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    if not meeting.ended_at:
+        services.attendance_roster_ensure(meeting=meeting)
+    context = _live_context(request, meeting, facilitating=True)
+    current_item = context["current"]["item"] if context["current"] else None
+    if current_item:
+        context["notes_form"] = NotesForm(initial={"notes": current_item.notes, "decisions": current_item.decisions})
+    context["guest_form"] = GuestForm(prefix="guest")
+    context["action_form"] = ActionItemForm(meeting=meeting, prefix="action")
+    context["action_items"] = meeting.action_items.select_related("owner_person", "owner_membership__agency")
+    return render(request, "meetings/run.html", context)
+
+
+RUN_ACTIONS = {"start", "next", "previous", "goto", "park", "end"}
+
+
+@login_required
+@require_POST
+def run_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    if action not in RUN_ACTIONS:
+        raise Http404
+    try:
+        if action == "start":
+            services.meeting_start(meeting=meeting, actor=request.user)
+        elif action in ("next", "previous"):
+            services.meeting_goto(meeting=meeting, actor=request.user, step=1 if action == "next" else -1)
+        elif action == "goto":
+            item = _item(request, meeting, request.POST.get("item", ""), facilitating=True)
+            services.meeting_goto(meeting=meeting, actor=request.user, item=item)
+        elif action == "park":
+            item = _item(request, meeting, request.POST.get("item", ""), facilitating=True)
+            services.item_park(meeting=meeting, actor=request.user, item=item)
+            messages.info(request, _("“%(title)s” parked in the backlog.") % {"title": item.title})
+        elif action == "end":
+            services.meeting_end(meeting=meeting, actor=request.user)
+            messages.success(
+                request, _("Meeting ended. The minutes are drafted from the record; attendees get the feedback form.")
+            )
+            return redirect("meetings:minutes", slug, pk)
+    except (services.MeetingError, ValueError) as exc:
+        _error(request, exc)
+    return redirect("meetings:run", slug, pk)
+
+
+@login_required
+@require_POST
+def notes(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    item = _item(request, meeting, item_pk, facilitating=True)
+    form = NotesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.item_record(item=item, actor=request.user, **form.cleaned_data)
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Notes saved."))
+    return redirect(
+        request.POST.get("back") == "minutes"
+        and reverse("meetings:minutes_edit", args=[slug, pk])
+        or reverse("meetings:run", args=[slug, pk])
+    )
+
+
+@login_required
+@require_POST
+def attendance(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Mark someone present/absent, or add a guest (facilitator's roster)."""
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    try:
+        if "guest-name" in request.POST:
+            form = GuestForm(request.POST, prefix="guest")
+            if not form.is_valid():
+                raise services.MeetingError(_("A guest needs a name and the confidentiality acknowledgement."))
+            services.attendance_add_guest(meeting=meeting, actor=request.user, **form.cleaned_data)
+        else:
+            row = Attendance.objects.filter(meeting=meeting, pk=request.POST.get("attendance") or 0).first()
+            status = request.POST.get("status", "")
+            if row is None or status not in AttendanceStatus.values:
+                raise Http404
+            services.attendance_mark(
+                attendance=row, actor=request.user, status=status, acknowledged=request.POST.get("acknowledged") == "1"
+            )
+    except services.MeetingError as exc:
+        _error(request, exc)
+    return redirect(reverse("meetings:run", args=[slug, pk]) + "#attendance")
+
+
+@login_required
+@require_POST
+def check_in(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A participant checks in from their own browser, acknowledging the confidentiality commitment."""
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk)
+    if request.POST.get("acknowledged") != "1":
+        messages.error(request, _("Tick the confidentiality acknowledgement to check in."))
+    elif not meeting.is_live:
+        messages.error(request, _("Check-in opens when the meeting starts."))
+    else:
+        services.attendance_check_in(meeting=meeting, person=request.user)
+        messages.success(request, _("You are checked in."))
+    return redirect("meetings:follow", slug, pk)
+
+
+@login_required
+def follow(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """What participants see in their own browsers; htmx polls the partial every few seconds."""
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk)
+    context = _live_context(request, meeting, facilitating=access.can_facilitate(request.user, meeting))
+    if request.htmx:
+        return render(request, "meetings/partials/follow_current.html", context)
+    return render(request, "meetings/follow.html", context)
+
+
+@login_required
+@require_POST
+def action_item_create(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    form = ActionItemForm(request.POST, meeting=meeting, prefix="action")
+    if form.is_valid():
+        try:
+            services.action_item_create(
+                meeting=meeting, actor=request.user, agenda_item=meeting.current_item, **form.cleaned_data
+            )
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Action item recorded."))
+    else:
+        messages.error(request, _("The action item was not recorded: %(errors)s") % {"errors": form.errors.as_text()})
+    back = (
+        reverse("meetings:minutes_edit", args=[slug, pk])
+        if request.POST.get("back") == "minutes"
+        else reverse("meetings:run", args=[slug, pk])
+    )
+    return redirect(back + "#actions")
+
+
+@login_required
+def signin_pdf(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    services.attendance_roster_ensure(meeting=meeting) if not meeting.ended_at else None
+    rows = list(Attendance.objects.filter(meeting=meeting))
+    blank = max(6, 20 - len(rows) // 2)
+    pdf = render_pdf(
+        "pdf/meeting_signin.html",
+        {
+            "taskforce": taskforce,
+            "meeting": meeting,
+            "rows": rows,
+            "blank_rows": range(blank),
+            "title": _("Sign-in sheet"),
+            "subtitle": f"{meeting.title} · {meeting.local_start:%A, %B %-d, %Y · %-I:%M %p} – {meeting.local_end:%-I:%M %p %Z}",
+        },
+        request=request,
+    )
+    audit.record("meeting.signin_exported", request=request, obj=meeting)
+    return pdf_response(pdf, f"{taskforce.slug}-sign-in-{meeting.local_start:%Y-%m-%d}.pdf")
+
+
+# --- minutes ---------------------------------------------------------------------------------------------
+
+
+def _minutes(request: HttpRequest, meeting: Meeting) -> Minutes:
+    minutes = Minutes.objects.filter(meeting=meeting).select_related("approved_by", "approved_at_meeting").first()
+    if minutes is None:
+        raise Http404
+    return minutes
+
+
+@login_required
+def minutes(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk)
+    facilitating = access.can_facilitate(request.user, meeting)
+    record = Minutes.objects.filter(meeting=meeting).first()
+    if record is None:
+        return render(
+            request,
+            "meetings/minutes_none.html",
+            {"taskforce": taskforce, "meeting": meeting, "can_facilitate": facilitating},
+        )
+    restricted = access.can_see_restricted_minutes(request.user, meeting)
+    edition = services.RESTRICTED if restricted and request.GET.get("edition") == "restricted" else services.GENERAL
+    can_comment = record.status == MinutesStatus.CIRCULATED and (
+        record.comments_until is None or timezone.now() <= record.comments_until
+    )
+    return render(
+        request,
+        "meetings/minutes.html",
+        {
+            "taskforce": taskforce,
+            "meeting": meeting,
+            "minutes": record,
+            "record": services.minutes_record(record, edition),
+            "edition": edition,
+            "can_see_restricted": restricted,
+            "can_facilitate": facilitating,
+            "comment_form": CommentForm() if can_comment else None,
+            "comments": record.comments.select_related("author"),
+            "seal_ok": services.minutes_verify(record) if record.is_locked else None,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def minutes_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk, access.FACILITATE)
+    record = _minutes(request, meeting)
+    if record.is_locked:
+        messages.info(request, _("These minutes are approved and locked."))
+        return redirect("meetings:minutes", slug, pk)
+    items = services.agenda_items(meeting)
+    form = MinutesForm(
+        request.POST or None,
+        initial={"version": record.version, "summary": record.summary, "restricted_summary": record.restricted_summary},
+    )
+    stale = None
+    if request.method == "POST" and form.is_valid():
+        texts = {
+            item.pk: (
+                request.POST.get(f"notes-{item.pk}", item.notes),
+                request.POST.get(f"decisions-{item.pk}", item.decisions),
+            )
+            for item in items
+        }
+        try:
+            services.minutes_update(
+                minutes=record,
+                actor=request.user,
+                expected_version=form.cleaned_data["version"],
+                summary=form.cleaned_data["summary"],
+                restricted_summary=form.cleaned_data["restricted_summary"],
+                items=texts,
+            )
+        except StaleEdit as exc:
+            stale = exc.current
+            messages.error(
+                request,
+                _(
+                    "Someone else saved these minutes while you were editing. Their version is shown below yours; merge and save again."
+                ),
+            )
+            form = MinutesForm(
+                data={
+                    "version": stale.version,
+                    "summary": form.cleaned_data["summary"],
+                    "restricted_summary": form.cleaned_data["restricted_summary"],
+                }
+            )
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Minutes saved."))
+            return redirect("meetings:minutes", slug, pk)
+    return render(
+        request,
+        "meetings/minutes_edit.html",
+        {
+            "taskforce": taskforce,
+            "meeting": meeting,
+            "minutes": record,
+            "form": form,
+            "items": items,
+            "stale": stale,
+            "action_form": ActionItemForm(meeting=meeting, prefix="action"),
+            "action_items": meeting.action_items.select_related("owner_person", "owner_membership__agency"),
+        },
+    )
+
+
+MINUTES_ACTIONS = {"draft", "circulate", "approve", "comment"}
+
+
+@login_required
+@require_POST
+def minutes_action(request: HttpRequest, slug: str, pk: int, action: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    if action not in MINUTES_ACTIONS:
+        raise Http404
+    perm = "meetings.view_meeting" if action == "comment" else access.FACILITATE
+    meeting = _meeting(request, taskforce, pk, perm)
+    try:
+        if action == "draft":
+            services.minutes_draft(meeting=meeting, actor=request.user)
+            return redirect("meetings:minutes_edit", slug, pk)
+        record = _minutes(request, meeting)
+        if action == "circulate":
+            services.minutes_circulate(minutes=record, actor=request.user)
+            messages.success(
+                request, _("Minutes circulated for comment; their approval is on the next meeting's agenda.")
+            )
+        elif action == "approve":
+            services.minutes_approve(minutes=record, actor=request.user)
+            messages.success(request, _("Minutes approved, locked and sealed."))
+        else:
+            form = CommentForm(request.POST)
+            if form.is_valid():
+                services.minutes_comment(minutes=record, actor=request.user, body=form.cleaned_data["body"])
+                messages.success(request, _("Comment added."))
+    except services.MeetingError as exc:
+        _error(request, exc)
+    return redirect("meetings:minutes", slug, pk)
+
+
+@login_required
+def minutes_pdf(request: HttpRequest, slug: str, pk: int, edition: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk)
+    if edition not in (services.GENERAL, services.RESTRICTED):
+        raise Http404
+    if edition == services.RESTRICTED and not access.can_see_restricted_minutes(request.user, meeting):
+        audit.record("access.forbidden", request=request, obj=meeting, perm="restricted_minutes")
+        raise permissions.PermissionDenied403("restricted_minutes")
+    record = _minutes(request, meeting)
+    data = services.minutes_record(record, edition)
+    pdf = render_pdf(
+        "pdf/minutes.html",
+        {
+            "taskforce": taskforce,
+            "meeting": meeting,
+            "minutes": record,
+            "record": data,
+            "edition": edition,
+            "draft": not record.is_locked,
+            "title": _("Minutes") + (" — " + _("restricted edition") if edition == services.RESTRICTED else ""),
+            "subtitle": f"{meeting.title} · {meeting.local_start:%A, %B %-d, %Y · %-I:%M %p} – {meeting.local_end:%-I:%M %p %Z}",
+            "confidentiality": _("RESTRICTED: only for the people entitled to the restricted items. Do not forward.")
+            if edition == services.RESTRICTED
+            else "",
+        },
+        request=request,
+    )
+    audit.record("minutes.exported", request=request, obj=meeting, edition=edition)
+    return pdf_response(pdf, f"{taskforce.slug}-minutes-{meeting.local_start:%Y-%m-%d}-{edition}.pdf")
+
+
+# --- feedback --------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feedback(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    meeting = _meeting(request, taskforce, pk)
+    answered = FeedbackReceipt.objects.filter(meeting=meeting, person=request.user).exists()
+    form = FeedbackForm(request.POST or None)
+    if request.method == "POST" and not answered and form.is_valid():
+        try:
+            services.feedback_submit(meeting=meeting, person=request.user, **form.cleaned_data)
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Thank you for your feedback."))
+            return redirect("meetings:detail", slug, pk)
+    return render(
+        request,
+        "meetings/feedback.html",
+        {"taskforce": taskforce, "meeting": meeting, "form": form, "answered": answered},
+    )
+
+
+@login_required
+def feedback_trend(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    points = selectors.feedback_trend(taskforce)
+    facilitating = access.can_schedule(request.user, taskforce)
+    return render(
+        request,
+        "meetings/feedback_trend.html",
+        {
+            "taskforce": taskforce,
+            "points": points,
+            "chart": selectors.usefulness_chart(points) if points else None,
+            "comments": selectors.feedback_comments(taskforce) if facilitating else None,
+            "can_facilitate": facilitating,
+            "total": sum(p.responses for p in points),
+            "average": round(
+                sum((p.usefulness or 0) * p.responses for p in points) / max(sum(p.responses for p in points), 1), 2
+            )
+            if points
+            else None,
+        },
+    )
+
+
+# --- calendar ----------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def calendar(request: HttpRequest, slug: str) -> HttpResponse:
+    """Issue, replace or revoke the person's private feed URL (shown once: only its hash is kept)."""
+    taskforce = permissions.taskforce_for(request, slug)
+    feed_url = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            services.calendar_token_revoke(user=request.user)
+            messages.success(request, _("Your calendar feed address no longer works."))
+            return redirect("meetings:calendar", slug)
+        token = services.calendar_token_issue(user=request.user)
+        feed_url = request.build_absolute_uri(reverse("meetings:feed", args=[token]))
+    return render(
+        request,
+        "meetings/calendar.html",
+        {
+            "taskforce": taskforce,
+            "feed_url": feed_url,
+            "has_token": hasattr(request.user, "calendar_token") and request.user.calendar_token.pk is not None,
+        },
+    )
+
+
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The subscribed calendar: no session (calendar apps have none), the token is the credential."""
+    user = services.calendar_token_user(token)
+    if user is None:
+        raise Http404
+    taskforces = permissions.visible_to(user, "taskforce.view_taskforce", TaskForce.objects.all())
+    since = timezone.now() - timedelta(days=90)
+    meetings = Meeting.objects.filter(taskforce__in=taskforces, starts_at__gte=since).select_related("taskforce")[:500]
+    response = HttpResponse(
+        ics.calendar_for(meetings, name=_("Task force meetings")), content_type="text/calendar; charset=utf-8"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
