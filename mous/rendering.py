@@ -33,7 +33,7 @@ def clause_html(text: str) -> SafeString:
     return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 just above
 
 
-_TOKEN = re.compile(r"\s+|[^\s]+")
+_TOKEN = re.compile(r"\S+\s*|\s+")
 
 
 def _tokens(text: str) -> list[str]:

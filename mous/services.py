@@ -7,6 +7,7 @@ Signing authority is not a grant: it is the membership's named signatory (see pe
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -67,11 +68,36 @@ EXPIRY_NOTICE_DAYS = (60, 30)
 
 
 class MouError(Exception):
-    """The action is not possible in the MOU's current state; the message says why."""
+    """The action is not possible in the MOU's current state; the message says why.
+
+    `event` is an audit event (action, fields) recorded after the transaction rolls back, so refusals
+    stay on record although nothing else of the refused attempt does.
+    """
+
+    def __init__(self, message: str, *, event: tuple[str, dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.event = event
 
 
 class NotAuthorized(MouError):
     """The person may not take this step (for example: sign for an agency they are not the signatory of)."""
+
+
+def atomic(func):
+    """transaction.atomic, plus: a refusal's audit event is written after the rollback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any):
+        try:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        except MouError as error:
+            if error.event is not None:
+                action, fields = error.event
+                audit.record(action, **fields)
+            raise
+
+    return wrapper
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -106,7 +132,7 @@ def _revoke_party(mou: Mou, membership: Membership) -> None:
 # --- drafting -------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic
 def mou_create(
     *,
     taskforce: TaskForce,
@@ -153,7 +179,7 @@ def mou_create(
     return mou
 
 
-@transaction.atomic
+@atomic
 def mou_update(
     *,
     mou: Mou,
@@ -175,7 +201,7 @@ def mou_update(
     return mou
 
 
-@transaction.atomic
+@atomic
 def mou_set_parties(*, mou: Mou, actor: Any, parties: list[Membership]) -> Mou:
     mou = _lock(mou)
     if mou.status in (MouStatus.SIGNING, MouStatus.EXECUTED):
@@ -204,7 +230,7 @@ def _check_draft_editable(mou: Mou) -> None:
         raise MouError(_("An executed agreement cannot be edited; start a renewal."))
 
 
-@transaction.atomic
+@atomic
 def clause_update(*, clause: Clause, actor: Any, expected_revision: int, heading: str, body: str) -> Clause:
     """Save a clause of the working draft. Optimistic locking: a stale revision raises StaleEdit."""
     current = Clause.objects.select_for_update().select_related("mou").get(pk=clause.pk)
@@ -221,7 +247,7 @@ def clause_update(*, clause: Clause, actor: Any, expected_revision: int, heading
     return current
 
 
-@transaction.atomic
+@atomic
 def clause_add(*, mou: Mou, actor: Any, heading: str, body: str) -> Clause:
     mou = _lock(mou)
     _check_draft_editable(mou)
@@ -244,7 +270,7 @@ def _renumber(mou: Mou, ordered: list[Clause]) -> None:
             Clause.objects.filter(pk=clause.pk).update(position=index)
 
 
-@transaction.atomic
+@atomic
 def clause_delete(*, clause: Clause, actor: Any, expected_revision: int) -> None:
     mou = _lock(clause.mou)
     _check_draft_editable(mou)
@@ -256,7 +282,7 @@ def clause_delete(*, clause: Clause, actor: Any, expected_revision: int) -> None
     audit.record("mou.clause_deleted", actor=actor, obj=mou, heading=current.heading)
 
 
-@transaction.atomic
+@atomic
 def clause_move(*, clause: Clause, actor: Any, direction: int) -> None:
     mou = _lock(clause.mou)
     _check_draft_editable(mou)
@@ -318,7 +344,7 @@ def _resolve_objections(mou: Mou, version: MouVersion) -> int:
     return resolved
 
 
-@transaction.atomic
+@atomic
 def version_circulate(*, mou: Mou, actor: Any, note: str = "") -> MouVersion:
     """Freeze the draft as the next immutable version and circulate it for review.
 
@@ -380,7 +406,7 @@ def party_for(user: Any, mou: Mou) -> MouParty | None:
     )
 
 
-@transaction.atomic
+@atomic
 def objection_raise(
     *, mou: Mou, version: MouVersion, clause_number: int, actor: Any, reason: str, proposed_wording: str = ""
 ) -> Objection:
@@ -390,12 +416,16 @@ def objection_raise(
     if mou.status == MouStatus.EXECUTED:
         raise MouError(_("The agreement is executed; raise it for the renewal."))
     if not permissions.has_perm(actor, "mous.comment_mou", mou):
-        audit.record("mou.objection_refused", actor=actor, obj=mou, reason="not a party liaison")
-        raise NotAuthorized(_("Only a party's liaison or alternate can raise an objection."))
+        raise NotAuthorized(
+            _("Only a party's liaison or alternate can raise an objection."),
+            event=("mou.objection_refused", {"actor": actor, "obj": mou, "reason": "not a party liaison"}),
+        )
     party = party_for(actor, mou)
     if party is None:
-        audit.record("mou.objection_refused", actor=actor, obj=mou, reason="not a party liaison")
-        raise NotAuthorized(_("Only a party's liaison or alternate can raise an objection."))
+        raise NotAuthorized(
+            _("Only a party's liaison or alternate can raise an objection."),
+            event=("mou.objection_refused", {"actor": actor, "obj": mou, "reason": "not a party liaison"}),
+        )
     clause = version.clauses.filter(number=clause_number).first()
     if clause is None:
         raise MouError(_("There is no clause %(n)s in %(v)s.") % {"n": clause_number, "v": version.label})
@@ -419,7 +449,7 @@ def _may_discuss(actor: Any, objection: Objection) -> bool:
     return permissions.has_perm(actor, "mous.manage_mou", mou) or permissions.has_perm(actor, "mous.comment_mou", mou)
 
 
-@transaction.atomic
+@atomic
 def objection_comment(*, objection: Objection, actor: Any, body: str) -> ObjectionComment:
     if not _may_discuss(actor, objection):
         raise NotAuthorized(_("Only the coordinators and the parties' liaisons take part in the discussion."))
@@ -433,7 +463,7 @@ def _locked_objection(objection: Objection) -> Objection:
     return Objection.objects.select_for_update().select_related("mou", "party").get(pk=objection.pk)
 
 
-@transaction.atomic
+@atomic
 def objection_withdraw(*, objection: Objection, actor: Any) -> Objection:
     objection = _locked_objection(objection)
     if party_for(actor, objection.mou) != objection.party:
@@ -447,7 +477,7 @@ def objection_withdraw(*, objection: Objection, actor: Any) -> Objection:
     return objection
 
 
-@transaction.atomic
+@atomic
 def objection_accept(*, objection: Objection, actor: Any, apply_wording: bool = True, note: str = "") -> Objection:
     """The coordinator accepts the objection; its proposed wording goes into the draft clause if asked.
 
@@ -473,7 +503,7 @@ def objection_accept(*, objection: Objection, actor: Any, apply_wording: bool = 
     return objection
 
 
-@transaction.atomic
+@atomic
 def objections_to_agenda(*, mou: Mou, actor: Any) -> Any:
     """Put the open objections on the next meeting's agenda (raises agenda.NoUpcomingMeeting)."""
     open_objections = list(
@@ -502,7 +532,7 @@ def objections_to_agenda(*, mou: Mou, actor: Any) -> Any:
 # --- routing and signatures -----------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic
 def party_routing_set(
     *, party: MouParty, actor: Any, approvers: list[User], copied: list[User], signing_in_order: bool
 ) -> MouParty:
@@ -585,7 +615,7 @@ def _advance(party: MouParty, version: MouVersion, mou: Mou) -> None:
             _request_sent(step, mou)
 
 
-@transaction.atomic
+@atomic
 def mou_send_for_signature(*, mou: Mou, actor: Any) -> list[SignatureRequest]:
     """Send the version in circulation to every party that has no letter of understanding."""
     mou = _lock(mou)
@@ -611,23 +641,25 @@ def _locked_request(req: SignatureRequest) -> SignatureRequest:
 def _check_actionable(req: SignatureRequest, actor: Any, action: str) -> Mou:
     mou = Mou.objects.select_for_update().get(pk=req.party.mou_id)
     if not permissions.may_act_on_signature_request(actor, req):
-        audit.record(
-            f"mou.{action}_refused",
-            actor=actor,
-            obj=mou,
-            request_id=req.pk,
-            party=req.party.membership_id,
-            reason="not the signatory" if req.role == RecipientRole.SIGNER else "not the approver",
-        )
         raise NotAuthorized(
-            _("You cannot act for %(agency)s on this agreement.") % {"agency": req.party.membership.agency.name}
+            _("You cannot act for %(agency)s on this agreement.") % {"agency": req.party.membership.agency.name},
+            event=(
+                f"mou.{action}_refused",
+                {
+                    "actor": actor,
+                    "obj": mou,
+                    "request_id": req.pk,
+                    "party": req.party.membership_id,
+                    "reason": "not the signatory" if req.role == RecipientRole.SIGNER else "not the approver",
+                },
+            ),
         )
     if mou.signing_version_id != req.version_id or not req.is_pending:
         raise MouError(_("This request is no longer open."))
     return mou
 
 
-@transaction.atomic
+@atomic
 def request_view(*, req: SignatureRequest, actor: Any) -> SignatureRequest:
     req = _locked_request(req)
     if req.user_id == getattr(actor, "pk", None) and req.status == RequestStatus.SENT:
@@ -644,7 +676,7 @@ def _client(request: HttpRequest | None) -> tuple[str | None, str]:
     return audit.client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:255]
 
 
-@transaction.atomic
+@atomic
 def request_approve(*, req: SignatureRequest, actor: Any, request: HttpRequest | None = None) -> SignatureRequest:
     req = _locked_request(req)
     mou = _check_actionable(req, actor, "approve")
@@ -663,7 +695,7 @@ def request_approve(*, req: SignatureRequest, actor: Any, request: HttpRequest |
     return req
 
 
-@transaction.atomic
+@atomic
 def request_sign(
     *,
     req: SignatureRequest,
@@ -684,8 +716,10 @@ def request_sign(
     if not typed_name.strip() or not typed_title.strip():
         raise MouError(_("Type your full name and title."))
     if document_sha256 != req.version.sha256:
-        audit.record("mou.sign_refused", actor=actor, obj=mou, request_id=req.pk, reason="hash mismatch")
-        raise MouError(_("The text you reviewed is not the version out for signature. Reload and review it again."))
+        raise MouError(
+            _("The text you reviewed is not the version out for signature. Reload and review it again."),
+            event=("mou.sign_refused", {"actor": actor, "obj": mou, "request_id": req.pk, "reason": "hash mismatch"}),
+        )
     waiting = SignatureRequest.objects.filter(
         version=req.version, party=req.party, role=RecipientRole.APPROVER
     ).exclude(status=RequestStatus.APPROVED)
@@ -723,7 +757,7 @@ def request_sign(
     return req
 
 
-@transaction.atomic
+@atomic
 def request_decline(
     *, req: SignatureRequest, actor: Any, reason: str, text: str, request: HttpRequest | None = None
 ) -> SignatureRequest:
@@ -810,7 +844,7 @@ def sha256_hex_bytes(data: bytes) -> str:
 # --- letters of understanding ---------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic
 def lou_issue(*, party: MouParty, actor: Any) -> LetterOfUnderstanding:
     """An unsigned letter for an agency that declined or will not sign, stating the involvement expected.
 
@@ -850,12 +884,14 @@ def lou_issue(*, party: MouParty, actor: Any) -> LetterOfUnderstanding:
     return letter
 
 
-@transaction.atomic
+@atomic
 def lou_acknowledge(*, letter: LetterOfUnderstanding, actor: Any) -> LetterOfUnderstanding:
     letter = LetterOfUnderstanding.objects.select_for_update().select_related("party__mou").get(pk=letter.pk)
     if party_for(actor, letter.mou) != letter.party:
-        audit.record("mou.lou_acknowledge_refused", actor=actor, obj=letter.mou, letter=letter.pk)
-        raise NotAuthorized(_("Only the agency's liaisons can acknowledge its letter."))
+        raise NotAuthorized(
+            _("Only the agency's liaisons can acknowledge its letter."),
+            event=("mou.lou_acknowledge_refused", {"actor": actor, "obj": letter.mou, "letter": letter.pk}),
+        )
     if letter.status != LouStatus.ISSUED:
         raise MouError(_("This letter is not awaiting acknowledgement."))
     letter.status = LouStatus.ACKNOWLEDGED
@@ -866,7 +902,7 @@ def lou_acknowledge(*, letter: LetterOfUnderstanding, actor: Any) -> LetterOfUnd
     return letter
 
 
-@transaction.atomic
+@atomic
 def lou_withdraw(*, letter: LetterOfUnderstanding, actor: Any) -> LetterOfUnderstanding:
     letter = LetterOfUnderstanding.objects.select_for_update().get(pk=letter.pk)
     if letter.status == LouStatus.WITHDRAWN:
@@ -880,7 +916,7 @@ def lou_withdraw(*, letter: LetterOfUnderstanding, actor: Any) -> LetterOfUnders
 # --- term and renewal -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic
 def mou_renew(*, mou: Mou, actor: Any, effective_on: date | None = None, expires_on: date | None = None) -> Mou:
     """Draft a renewal from the executed version; circulating and signing it asks every party to re-attest."""
     mou = _lock(mou)
@@ -971,7 +1007,7 @@ def schedule_mou_notifications(now: datetime) -> None:
         schedule_expiry_reminders(mou, now=now)
 
 
-@transaction.atomic
+@atomic
 def request_remind_now(*, req: SignatureRequest, actor: Any) -> bool:
     """The coordinator sends one reminder now (at most one a day per step); False if one went today."""
     req = _locked_request(req)
