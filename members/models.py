@@ -424,3 +424,124 @@ class TrainingAttendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} at {self.event}"
+
+
+# --- communication: announcements, resource library (members/comms.py) --------------------------
+
+
+class Tier(models.TextChoices):
+    """Who may read an announcement or a library document (members.comms.tier_q is the one rule)."""
+
+    ALL_MEMBERS = "all", _("All members")
+    NAMED_AGENCIES = "agencies", _("Named agencies (and coordinators)")
+    COORDINATORS = "coordinators", _("Coordinators only")
+
+
+class Announcement(models.Model):
+    """News for a task force (or one subcommittee's work), read by the tier's audience only."""
+
+    taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="announcements")
+    subcommittee = models.ForeignKey(
+        Subcommittee,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="announcements",
+        verbose_name=_("subcommittee"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"))
+    tier = models.CharField(_("who may read it"), max_length=16, choices=Tier.choices, default=Tier.ALL_MEMBERS)
+    agencies = models.ManyToManyField(
+        Membership, blank=True, related_name="+", verbose_name=_("agencies"), help_text=_("For named agencies.")
+    )
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    published_at = models.DateTimeField(default=timezone.now, db_index=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AnnouncementRead(models.Model):
+    """A read receipt: the first time a person opened the announcement."""
+
+    announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["announcement", "user"], name="announcement_read_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.announcement}"
+
+
+class LibraryFolder(models.Model):
+    taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="library_folders")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["taskforce", "name"], name="library_folder_name_once")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentKind(models.TextChoices):
+    PROTOCOL = "protocol", _("Protocol")
+    COMMUNICATION_PLAN = "communication_plan", _("Communication plan")
+    TRAINING = "training", _("Training material")
+    SAMPLE = "sample", _("Sample document")
+    CONTACT_SHEET = "contact_sheet", _("Contact sheet")
+    OTHER = "other", _("Other")
+
+
+class LibraryDocument(models.Model):
+    """A shared document; its file lives in versions, the newest of which is the current one."""
+
+    taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="library_documents")
+    folder = models.ForeignKey(
+        LibraryFolder, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=24, choices=DocumentKind.choices, default=DocumentKind.OTHER)
+    tier = models.CharField(_("who may read it"), max_length=16, choices=Tier.choices, default=Tier.ALL_MEMBERS)
+    agencies = models.ManyToManyField(Membership, blank=True, related_name="+", verbose_name=_("agencies"))
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LibraryVersion(models.Model):
+    """One uploaded file. Stored under a random name in PRIVATE_MEDIA_ROOT; never edited, never served raw."""
+
+    document = models.ForeignKey(LibraryDocument, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    file_name = models.CharField(max_length=200)  # the uploader's name, cleaned: only ever a download name
+    storage_name = models.CharField(max_length=80, unique=True)
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    note = models.CharField(_("what changed"), max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["document", "number"], name="library_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.document} v{self.number}"
