@@ -43,11 +43,6 @@ def decrypt(stored: str) -> str:
         raise ImproperlyConfigured("A stored value cannot be decrypted with FIELD_ENCRYPTION_KEYS") from None
 
 
-def rotate(stored: str) -> str:
-    """The same plaintext under the newest key."""
-    return PREFIX + fernet().rotate(stored[len(PREFIX) :].encode()).decode()
-
-
 class EncryptedTextField(models.TextField):
     """Text encrypted before it reaches the database and decrypted when read. Empty stays empty."""
 

@@ -25,6 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from members import services
 from members.models import Goal, Invitation, Subcommittee, TrainingEvent
 from taskforce.models import AuditEvent
+from tests.cases.matrix_entries import case_rows
 from tests.cast import Cast
 
 ROLES = ("anonymous", "admin", "coordinator", "facilitator", "liaison_a", "liaison_b", "member_b", "outsider")
@@ -201,6 +202,9 @@ MATRIX: dict[str, Row] = {
         certificate_of_mia, "GET", in_harbor(404, admin=200, coordinator=200, facilitator=200, member_b=200)
     ),
 }
+
+# The cases app's rows live next to its test world (tests/cases/matrix_entries.py).
+MATRIX.update(case_rows(Row, in_harbor, harbor_managers))
 
 # allauth's own views (sign-in, password, two factors, sessions). They guard themselves; we check that an
 # anonymous visitor never breaks them and is sent to sign in from every page that manages an account.
@@ -404,3 +408,34 @@ def test_post_only_views_refuse_get(name, cast, client_for):
         # 405 before any lookup, so a GET tells nobody whether the invitation exists.
         response = client_for(_user(cast, role)).get(reverse(name, kwargs=kwargs))
         assert response.status_code == 405, role
+
+
+# --- refused GETs are refused as POSTs too ----------------------------------------------------------------
+
+
+def _refused_posts():
+    for name, row in MATRIX.items():
+        if row.method != "GET":
+            continue
+        for role in ROLES:
+            expected = _status(row.expect[role])
+            if expected in (403, 404) or (role == "anonymous" and expected == 302):
+                yield pytest.param(name, role, id=f"{name}[{role}]")
+
+
+@pytest.mark.parametrize(("name", "role"), list(_refused_posts()))
+def test_a_refused_page_also_refuses_a_post(name, role, cast, client_for):
+    """Nobody gets around a check by posting where they may not even look (a view must check before it branches)."""
+    row = MATRIX[name]
+    expected = _status(row.expect[role])
+    url = reverse(name, kwargs=row.build(cast))
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    writes = {"access.not_found", "access.forbidden"}
+
+    response = client_for(_user(cast, role)).post(url, {"confirm": "on", "reason": "x", "roles": ["coordinator"]})
+
+    assert response.status_code in (expected, 405), f"POST {url} as {role}: got {response.status_code}"
+    if role == "anonymous":
+        assert response.status_code == 405 or response["Location"].startswith(reverse("account_login"))
+    # A refusal changes nothing: the only events written are the refusal's own.
+    assert set(AuditEvent.objects.filter(id__gt=before).values_list("action", flat=True)) <= writes
