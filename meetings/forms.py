@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -212,9 +214,13 @@ class ActionItemForm(forms.Form):
             Membership.objects.filter(taskforce=tf).exclude(status=MembershipStatus.WITHDRAWN).select_related("agency")
         )
         self.fields["owner_membership"].label_from_instance = lambda m: m.agency.name
+        # Not sliced: a ModelChoiceField validates with .get() on the queryset.
         self.fields["report_back_meeting"].queryset = Meeting.objects.filter(
-            taskforce=tf, starts_at__gt=meeting.starts_at, status="scheduled"
-        ).order_by("starts_at")[:12]
+            taskforce=tf,
+            starts_at__gt=meeting.starts_at,
+            starts_at__lte=meeting.starts_at + timedelta(days=400),
+            status="scheduled",
+        ).order_by("starts_at")
 
     def clean(self):
         cleaned = super().clean()

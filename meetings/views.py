@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from meetings import access, hooks, ics, selectors, services
 from meetings.forms import (
@@ -922,6 +922,7 @@ def calendar(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@require_GET
 def feed(request: HttpRequest, token: str) -> HttpResponse:
     """The subscribed calendar: no session (calendar apps have none), the token is the credential."""
     user = services.calendar_token_user(token)

@@ -26,6 +26,7 @@ from members import services
 from members.models import Goal, Invitation, Subcommittee, TrainingEvent
 from taskforce.models import AuditEvent
 from tests.cases.matrix_entries import case_rows
+from tests.meetings.matrix_entries import meeting_rows
 from tests.cast import Cast
 
 ROLES = ("anonymous", "admin", "coordinator", "facilitator", "liaison_a", "liaison_b", "member_b", "outsider")
@@ -205,6 +206,8 @@ MATRIX: dict[str, Row] = {
 
 # The cases app's rows live next to its test world (tests/cases/matrix_entries.py).
 MATRIX.update(case_rows(Row, in_harbor, harbor_managers))
+# The meetings app's rows (tests/meetings/matrix_entries.py).
+MATRIX.update(meeting_rows(Row, in_harbor, signed_in))
 
 # allauth's own views (sign-in, password, two factors, sessions). They guard themselves; we check that an
 # anonymous visitor never breaks them and is sent to sign in from every page that manages an account.

@@ -11,6 +11,15 @@ from meetings import services
 from meetings.models import Meeting
 
 
+@pytest.fixture(autouse=True)
+def _long_sessions(settings):
+    # Tests travel days ahead to a meeting's start; the session timeouts are tested in tests/taskforce.
+    settings.SESSION_IDLE_TIMEOUT = timedelta(days=3650)
+    settings.SESSION_ABSOLUTE_TIMEOUT = timedelta(days=3650)
+    settings.SESSION_COOKIE_AGE = 3650 * 24 * 3600
+    settings.REQUIRE_MFA = False
+
+
 @pytest.fixture
 def series(cast):
     start = timezone.localdate() + timedelta(days=7)
