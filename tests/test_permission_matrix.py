@@ -28,6 +28,7 @@ from taskforce.models import AuditEvent
 from tests.cases.matrix_entries import case_rows
 from tests.meetings.matrix_entries import meeting_rows
 from tests.cast import Cast
+from tests.mous.matrix_entries import mou_rows
 
 ROLES = ("anonymous", "admin", "coordinator", "facilitator", "liaison_a", "liaison_b", "member_b", "outsider")
 MISSING_SLUG = "no-such-task-force"
@@ -208,6 +209,9 @@ MATRIX: dict[str, Row] = {
 MATRIX.update(case_rows(Row, in_harbor, harbor_managers))
 # The meetings app's rows (tests/meetings/matrix_entries.py).
 MATRIX.update(meeting_rows(Row, in_harbor, signed_in))
+
+# The MOU app's rows (tests/mous/matrix_entries.py).
+MATRIX.update(mou_rows(Row, in_harbor, harbor_managers))
 
 # allauth's own views (sign-in, password, two factors, sessions). They guard themselves; we check that an
 # anonymous visitor never breaks them and is sent to sign in from every page that manages an account.
