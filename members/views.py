@@ -596,6 +596,7 @@ def training(request: HttpRequest, slug: str) -> HttpResponse:
         .prefetch_related("topics")
         .annotate(attended=Count("attendances"))
         .select_related("agency")
+        .order_by("-held_on", "pk")  # Meta.ordering is dropped by the GROUP BY of annotate()
     )
     page = Paginator(events, 25).get_page(request.GET.get("page"))
     mine = TrainingAttendance.objects.filter(person=request.user, event__taskforce=taskforce).select_related("event")
