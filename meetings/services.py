@@ -536,6 +536,10 @@ def meeting_start(*, meeting: Meeting, actor: Any) -> Meeting:
     meeting.current_item_started_at = now if first else None
     meeting.live_version += 1
     meeting.save()
+    # Whoever starts the meeting is in the room, and is the one who reminds it of confidentiality.
+    own = Attendance.objects.filter(meeting=meeting, person=actor).first()
+    if own is not None and not own.attended:
+        attendance_mark(attendance=own, actor=actor, status=AttendanceStatus.PRESENT, acknowledged=True)
     audit.record("meeting.started", actor=actor, obj=meeting)
     return meeting
 

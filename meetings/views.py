@@ -489,6 +489,9 @@ def _live_context(request: HttpRequest, meeting: Meeting, *, facilitating: bool)
         "elapsed": elapsed,
         "remaining": (current["item"].planned_seconds - elapsed) if current else 0,
         "now": now,
+        # Clocks tick in the browser from server-computed offsets, so a skewed laptop clock cannot mislead.
+        "meeting_elapsed": int((now - meeting.started_at).total_seconds()) if meeting.started_at else 0,
+        "meeting_left": int((meeting.ends_at - now).total_seconds()),
         "totals": _totals(meeting, rows),
         "attendance": attendance,
         "present_count": sum(1 for a in attendance if a.attended),

@@ -15,3 +15,14 @@ def mmss(seconds: int | None) -> str:
 @register.simple_tag
 def with_total(rows) -> int:
     return sum(row.get("actual", 0) for row in rows)
+
+
+@register.filter
+def isodate(value: str | None):
+    """An ISO date string from a sealed record, as a date for the `date` filter."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

@@ -61,19 +61,20 @@
     });
     var clock = root.querySelector("[data-clock]") || document.querySelector("[data-clock]");
     if (clock && root === document) {
-      var started = Date.parse(clock.getAttribute("data-started"));
-      var ends = Date.parse(clock.getAttribute("data-ends"));
+      var loaded = Date.now();
+      var elapsedAtLoad = parseInt(clock.getAttribute("data-elapsed"), 10) || 0;
+      var leftAtLoad = parseInt(clock.getAttribute("data-left"), 10) || 0;
       var now = clock.querySelector("[data-clock-now]");
       var elapsed = clock.querySelector("[data-clock-elapsed]");
       var left = clock.querySelector("[data-clock-left]");
       var isLive = clock.getAttribute("data-live") === "1";
       var clockTick = function () {
-        var t = new Date();
-        if (now) now.textContent = t.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
-        if (isLive && !isNaN(started) && elapsed) elapsed.textContent = hhmmss((t.getTime() - started) / 1000);
-        if (!isNaN(ends) && left) {
-          var l = (ends - t.getTime()) / 1000;
-          left.textContent = l >= 0 ? hhmmss(l) : "+" + hhmmss(-l);
+        var passed = (Date.now() - loaded) / 1000;
+        if (now) now.textContent = new Date().toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+        if (elapsed) elapsed.textContent = isLive ? hhmmss(elapsedAtLoad + passed) : (elapsedAtLoad ? hhmmss(elapsedAtLoad) : "—");
+        if (left) {
+          var l = leftAtLoad - (isLive ? passed : 0);
+          left.textContent = Math.abs(l) > 86400 ? "—" : (l >= 0 ? hhmmss(l) : "+" + hhmmss(-l));
           left.classList.toggle("is-over", l < 0);
         }
       };
