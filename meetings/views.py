@@ -653,7 +653,7 @@ def signin_pdf(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     meeting = _meeting(request, taskforce, pk, access.FACILITATE)
     services.attendance_roster_ensure(meeting=meeting) if not meeting.ended_at else None
     rows = list(Attendance.objects.filter(meeting=meeting))
-    blank = max(6, 20 - len(rows) // 2)
+    blank = max(3, 15 - len(rows))  # fill the first page; a long roster runs on without blanks
     pdf = render_pdf(
         "pdf/meeting_signin.html",
         {
