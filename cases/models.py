@@ -262,7 +262,8 @@ class CaseGrant(models.Model):
     level = models.CharField(_("access"), max_length=16, choices=Level.choices)
     justification = models.CharField(_("justification"), max_length=500)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
-    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.PROTECT, related_name="grants")
+    # Deleting a release (or its case) deletes the grants it justified: access never outlives its basis.
+    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     granted_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -259,12 +259,66 @@ def involved_agency_set(
 # --- sharing --------------------------------------------------------------------------------------
 
 
-def _refuse(case: Case, actor: Any, request: HttpRequest | None, reason: str, **detail: Any) -> ShareRefused:
-    audit.record("case.share_refused", actor=actor, obj=case, request=request, reason=reason, **detail)
-    return ShareRefused(reason)
+def share_check(
+    case: Case,
+    *,
+    level: str,
+    justification: str,
+    membership: Membership | None,
+    person: User | None,
+    expires_at: datetime | None,
+) -> Release | None:
+    """The release that justifies this share (None if none is needed); ShareRefused, with why, if it may not happen."""
+    if (membership is None) == (person is None):
+        raise ValueError("share with exactly one agency or one person")
+    if level not in LEVEL_ORDER:
+        raise ValueError(f"unknown level {level!r}")
+    if not justification.strip():
+        raise ShareRefused(_("Say why this agency or person needs the case."))
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ShareRefused(_("The expiry must be in the future."))
+    if membership is not None:
+        if membership.taskforce_id != case.taskforce_id or membership.status != MembershipStatus.ACTIVE:
+            raise ShareRefused(_("Only active agencies of this task force can be given access."))
+        if case.is_sealed:
+            raise ShareRefused(_("A sealed case is shared only with named people, not whole agencies."))
+    target = grantee_membership(case, membership=membership, person=person)
+    if person is not None and target is None:
+        raise ShareRefused(_("%(name)s is not in an active agency of this task force.") % {"name": person.full_name})
+    if not release_needed(case, level, target):
+        return None
+    release = active_release_for(case, target)
+    if release is None:
+        raise ShareRefused(
+            _(
+                "%(lead)s is a victim-service agency: identifying details may go to %(agency)s only under an "
+                "active release of information that names it. Record the survivor's signed release first, "
+                "or share the summary only."
+            )
+            % {"lead": case.lead.agency.name, "agency": target.agency.name}
+        )
+    return release
 
 
-@transaction.atomic
+def _checked(case: Case, actor: Any, request: HttpRequest | None, **share: Any) -> None:
+    """Run share_check before any transaction of ours opens, so the refusal's audit row is kept."""
+    case = Case.objects.select_related("lead__agency", "taskforce").get(pk=case.pk)
+    try:
+        share_check(case, **share)
+    except ShareRefused as refusal:
+        grantee = share["membership"].agency.name if share.get("membership") else share["person"].full_name
+        audit.record(
+            "case.share_refused",
+            actor=actor,
+            obj=case,
+            request=request,
+            reason=str(refusal),
+            grantee=grantee,
+            level=share["level"],
+        )
+        raise
+
+
 def grant_create(
     *,
     case: Case,
@@ -277,51 +331,24 @@ def grant_create(
     request: HttpRequest | None = None,
 ) -> CaseGrant:
     """Share the case; refuses (audited, with the reason) when a rule forbids it."""
+    share = {
+        "level": level,
+        "justification": justification,
+        "membership": membership,
+        "person": person,
+        "expires_at": expires_at,
+    }
+    _checked(case, actor, request, **share)
+    return _grant_save(case=case, actor=actor, request=request, **share)
+
+
+@transaction.atomic
+def _grant_save(*, case: Case, actor: Any, request: HttpRequest | None, **share: Any) -> CaseGrant:
     case = Case.objects.select_for_update().select_related("lead__agency", "taskforce").get(pk=case.pk)
-    if (membership is None) == (person is None):
-        raise ValueError("share with exactly one agency or one person")
-    if level not in LEVEL_ORDER:
-        raise ValueError(f"unknown level {level!r}")
-    label = membership.agency.name if membership is not None else person.full_name
-    detail = {"grantee": label, "level": level}
-    if not justification.strip():
-        raise _refuse(case, actor, request, _("Say why this agency or person needs the case."), **detail)
-    if expires_at is not None and expires_at <= timezone.now():
-        raise _refuse(case, actor, request, _("The expiry must be in the future."), **detail)
-    if membership is not None:
-        if membership.taskforce_id != case.taskforce_id or membership.status != MembershipStatus.ACTIVE:
-            raise _refuse(
-                case, actor, request, _("Only active agencies of this task force can be given access."), **detail
-            )
-        if case.is_sealed:
-            raise _refuse(
-                case, actor, request, _("A sealed case is shared only with named people, not whole agencies."), **detail
-            )
-    target = grantee_membership(case, membership=membership, person=person)
-    if person is not None and target is None:
-        raise _refuse(
-            case,
-            actor,
-            request,
-            _("%(name)s is not in an active agency of this task force.") % {"name": label},
-            **detail,
-        )
-    release = None
-    if release_needed(case, level, target):
-        release = active_release_for(case, target)
-        if release is None:
-            raise _refuse(
-                case,
-                actor,
-                request,
-                _(
-                    "%(lead)s is a victim-service agency: identifying details may go to %(agency)s only under an "
-                    "active release of information that names it. Record the survivor's signed release first, "
-                    "or share the summary only."
-                )
-                % {"lead": case.lead.agency.name, "agency": target.agency.name},
-                **detail,
-            )
+    release = share_check(case, **share)  # again under the lock: a release may have been revoked meanwhile
+    membership, person, level, expires_at = share["membership"], share["person"], share["level"], share["expires_at"]
+    detail = {"grantee": membership.agency.name if membership else person.full_name, "level": level}
+    justification = share["justification"]
     grant = CaseGrant.objects.create(
         case=case,
         membership=membership,
@@ -440,7 +467,6 @@ def access_request_create(
     return access_request
 
 
-@transaction.atomic
 def access_request_decide(
     *,
     access_request: AccessRequest,
@@ -449,6 +475,37 @@ def access_request_decide(
     reason: str = "",
     expires_at: datetime | None = None,
     request: HttpRequest | None = None,
+) -> AccessRequest:
+    if approve:
+        _checked(
+            access_request.case,
+            actor,
+            request,
+            level=access_request.level,
+            justification=access_request.justification,
+            membership=None,
+            person=access_request.requester,
+            expires_at=expires_at,
+        )
+    return _decide(
+        access_request=access_request,
+        actor=actor,
+        approve=approve,
+        reason=reason,
+        expires_at=expires_at,
+        request=request,
+    )
+
+
+@transaction.atomic
+def _decide(
+    *,
+    access_request: AccessRequest,
+    actor: User,
+    approve: bool,
+    reason: str,
+    expires_at: datetime | None,
+    request: HttpRequest | None,
 ) -> AccessRequest:
     access_request = (
         AccessRequest.objects.select_for_update().select_related("case", "requester").get(pk=access_request.pk)
