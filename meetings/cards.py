@@ -23,7 +23,6 @@ def meeting_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
         "meeting": upcoming,
         "call_state": upcoming.call_state() if upcoming else None,
         "can_schedule": access.can_schedule(request.user, taskforce),
-        "cadence_warning": taskforce.cadence_warning,
         "last": last,
         "feedback_due": feedback_due,
     }

@@ -87,10 +87,12 @@ class Chart:
     points: list[dict]
     polyline: str
     gridlines: list[dict]
+    plot_right: int = 0
+    plot_bottom: int = 0
 
 
 def usefulness_chart(points: list[TrendPoint], *, width: int = 640, height: int = 240) -> Chart:
-    left, right, top, bottom = 40, 16, 16, 40
+    left, right, top, bottom = 40, 48, 16, 40
     inner_w, inner_h = width - left - right, height - top - bottom
     n = len(points)
     plotted = []
@@ -116,4 +118,6 @@ def usefulness_chart(points: list[TrendPoint], *, width: int = 640, height: int 
         points=plotted,
         polyline=" ".join(f"{p['x']},{p['y']}" for p in plotted),
         gridlines=grid,
+        plot_right=width - right,
+        plot_bottom=height - bottom,
     )

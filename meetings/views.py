@@ -35,6 +35,7 @@ from meetings.models import (
     AttendanceStatus,
     FeedbackReceipt,
     ItemStatus,
+    ItemType,
     Meeting,
     Minutes,
     MinutesStatus,
@@ -513,6 +514,14 @@ def run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     context["guest_form"] = GuestForm(prefix="guest")
     context["action_form"] = ActionItemForm(meeting=meeting, prefix="action")
     context["action_items"] = meeting.action_items.select_related("owner_person", "owner_membership__agency")
+    # The approval of the previous minutes is an item of this meeting: approve from the live view.
+    context["approval_minutes"] = None
+    if current_item and current_item.item_type == ItemType.MINUTES_APPROVAL and current_item.source_id.isdigit():
+        context["approval_minutes"] = (
+            Minutes.objects.filter(pk=int(current_item.source_id), meeting__taskforce=taskforce)
+            .select_related("meeting")
+            .first()
+        )
     return render(request, "meetings/run.html", context)
 
 

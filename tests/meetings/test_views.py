@@ -330,3 +330,24 @@ def test_feedback_and_the_trend(cast, client_for, meeting):
         "Shorter intros"
         not in client_for(cast.member_b).get(url("feedback_trend", slug=cast.taskforce.slug)).content.decode()
     )
+
+
+def test_the_next_meeting_approves_the_minutes_from_its_live_view(cast, client_for, series, meeting):
+    client = client_for(cast.facilitator)
+    _run_meeting(cast, client, meeting)
+    client.post(url("minutes_action", meeting, "circulate"))
+    upcoming = Meeting.objects.filter(series=series).order_by("starts_at")[1]
+    approval = AgendaItem.objects.get(meeting=upcoming, item_type=ItemType.MINUTES_APPROVAL)
+    with time_machine.travel(upcoming.starts_at, tick=False):
+        client.post(url("run_action", upcoming, "start"))
+        client.post(url("run_action", upcoming, "goto"), {"item": approval.pk})
+        page = client.get(url("run", upcoming)).content.decode()
+        assert "Record approval" in page
+        client.post(url("minutes_action", meeting, "approve"))
+    minutes = Minutes.objects.get(meeting=meeting)
+    assert minutes.is_locked and minutes.approved_at_meeting == upcoming
+
+
+def test_the_dashboard_shows_the_next_meeting(cast, client_for, meeting):
+    body = client_for(cast.member_b).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug])).content.decode()
+    assert "Next meeting" in body and url("detail", meeting) in body
