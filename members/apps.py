@@ -13,3 +13,7 @@ class MembersConfig(AppConfig):
         notifications.register(services.GOAL_REVIEW_DUE, services.render_goal_review)
         notifications.register_scheduler(services.schedule_goal_reviews)
         dashboard.register(cards.member_cards)
+        from members import comms, health
+
+        notifications.register(comms.ANNOUNCEMENT_EMAIL, comms.render_announcement_email)
+        health.register_providers()

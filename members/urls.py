@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from members import views
 
@@ -38,4 +38,6 @@ urlpatterns = [
         views.training_certificate,
         name="training_certificate",
     ),
+    # Announcements, the resource library and the contact sheet (members/comms_urls.py).
+    path("", include("members.comms_urls")),
 ]

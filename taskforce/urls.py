@@ -9,6 +9,9 @@ taskforce_patterns = [
     path("tf/<slug:slug>/charter/edit/", views.charter_edit, name="charter_edit"),
     path("tf/<slug:slug>/charter/history/", views.charter_history, name="charter_history"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("tf/<slug:slug>/health/", views.health_dashboard, name="health"),
+    path("tf/<slug:slug>/health/report.pdf", views.health_report_pdf, name="health_report_pdf"),
+    path("tf/<slug:slug>/health/report.csv", views.health_report_csv, name="health_report_csv"),
 ]
 
 urlpatterns = [

@@ -12,12 +12,14 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from taskforce import dashboard, permissions, services
+from taskforce import audit, dashboard, health, permissions, services
 from taskforce.forms import AuditFilterForm, CharterForm, TaskForceForm
 from taskforce.models import AuditEvent, TaskForce
+from taskforce.pdf import pdf_response, render_pdf
 
 
 @login_required
@@ -128,3 +130,69 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "taskforce/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+# --- task force health and the period report (taskforce/health.py) ----------------------------------
+
+
+def _health_period(request: HttpRequest, taskforce: TaskForce) -> health.Period:
+    today = timezone.localdate()
+    kind = request.GET.get("period") or "quarter"
+    return health.Period.parse(kind, request.GET.get("year"), request.GET.get("n")) or health.Period.last_complete(
+        kind if kind in health.PERIOD_KINDS else "quarter", today
+    )
+
+
+@login_required
+def health_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
+    today = timezone.localdate()
+    measures = health.measures_for(taskforce, today)
+    period = _health_period(request, taskforce)
+    years = list(range(today.year, max(taskforce.established_on.year, today.year - 5) - 1, -1))
+    return render(
+        request,
+        "taskforce/health.html",
+        {
+            "taskforce": taskforce,
+            "groups": health.grouped(measures),
+            "counts": {status: sum(1 for m in measures if m.status == status) for status in health.STATUS_LABELS},
+            "period": period,
+            "years": years,
+            "today": today,
+        },
+    )
+
+
+@login_required
+def health_report_pdf(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
+    period = _health_period(request, taskforce)
+    sections = health.report_for(taskforce, period)
+    context = {
+        "taskforce": taskforce,
+        "period": period,
+        "sections": sections,
+        "title": _("Report for %(period)s") % {"period": period.label},
+        "subtitle": _("%(start)s to %(end)s") % {"start": period.start, "end": period.end},
+        "generated_at": timezone.now(),
+        "confidentiality": _("Counts only: no case or victim details. For funders and task force leadership."),
+    }
+    pdf = render_pdf("pdf/health_report.html", context, request=request)
+    audit.record("health.report_exported", request=request, taskforce=taskforce, period=period.label, format="pdf")
+    return pdf_response(pdf, f"{taskforce.slug}-report-{period.slug}.pdf")
+
+
+@login_required
+def health_report_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
+    period = _health_period(request, taskforce)
+    body = health.report_csv(taskforce, period, health.report_for(taskforce, period))
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{taskforce.slug}-report-{period.slug}.csv"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    audit.record("health.report_exported", request=request, taskforce=taskforce, period=period.label, format="csv")
+    return response

@@ -28,6 +28,7 @@ from taskforce.models import AuditEvent
 from tests.cases.matrix_entries import case_rows
 from tests.meetings.matrix_entries import meeting_rows
 from tests.cast import Cast
+from tests.members.comms_matrix_entries import comms_rows
 from tests.mous.matrix_entries import mou_rows
 
 ROLES = ("anonymous", "admin", "coordinator", "facilitator", "liaison_a", "liaison_b", "member_b", "outsider")
@@ -207,6 +208,8 @@ MATRIX: dict[str, Row] = {
 
 # The cases app's rows live next to its test world (tests/cases/matrix_entries.py).
 MATRIX.update(case_rows(Row, in_harbor, harbor_managers))
+# Announcements, library, contact sheet and task force health (tests/members/comms_matrix_entries.py).
+MATRIX.update(comms_rows(Row, in_harbor, harbor_managers, work_managers))
 # The meetings app's rows (tests/meetings/matrix_entries.py).
 MATRIX.update(meeting_rows(Row, in_harbor, signed_in))
 

@@ -1,0 +1,331 @@
+"""Task force health: apps register measures and report sections; the core renders whatever is registered.
+
+The coordinators' health dashboard turns the fact sheet's key features into measures, and the period
+report for funders and leadership is built from report sections. The core never imports an app: each
+app registers its providers in its AppConfig.ready(), as with dashboard cards (taskforce/dashboard.py).
+
+Two kinds of provider
+---------------------
+A **measure provider** takes `(taskforce, today)` and returns a list of `Measure`:
+
+    def mou_measures(taskforce: TaskForce, today: date) -> list[health.Measure]:
+        signed, total = ...
+        return [
+            health.Measure(
+                key="mous.coverage",                       # unique, stable: "<app>.<name>"
+                label=_("MOU coverage"),
+                value=f"{signed} of {total}",               # what the tile shows, already formatted
+                target=_("every active agency"),            # what good looks like, in words ("" if none)
+                status=health.status_for(signed / total * 100, good=100, warn=75),  # GOOD, WARN, BAD or INFO
+                summary=_("3 agencies still to sign"),      # one line under the value
+                trend=[("Jul", 4), ("Aug", 6), ...],        # (period label, number), oldest first; [] if none
+                trend_unit="%",                             # shown after trend numbers ("" for counts)
+                link=reverse("mous:list", args=[taskforce.slug]),  # where to go to fix it
+                link_label=_("Chase signatures"),
+                table=health.Table(headers=[...], rows=[[...], ...]),  # the accessible detail behind it
+                group=_("Agreements"),                      # measures are shown grouped, in ORDER of groups
+                order=30,                                   # position within the dashboard
+            )
+        ]
+
+    health.register_measures(mou_measures)
+
+A **report-section provider** takes `(taskforce, period)` and returns a list of `ReportSection` for the
+period report (PDF and CSV). Counts only: never a case's or a person's details beyond names of agencies.
+
+    def mou_report(taskforce: TaskForce, period: health.Period) -> list[health.ReportSection]:
+        return [
+            health.ReportSection(
+                key="mous.status",
+                title=_("MOU status at the end of the period"),
+                table=health.Table(headers=[_("Status"), _("Agencies")], rows=[["Signed", 12], ...]),
+                totals={"signed": 12, "pending": 3},   # the headline numbers (tests reconcile these)
+                note=_("Letters of understanding count as participation without a signature."),
+                order=30,
+            )
+        ]
+
+    health.register_report_section(mou_report)
+
+The CSV has one row per table row: `section key, section title, *cells`, with a header row per section.
+Cells are strings or numbers; formulas are neutralised when the CSV is written, not by providers.
+
+Trend periods: use `months_back(today, n)` / `quarters_back(today, n)` for the (label, start, end) windows
+so every measure's trend lines up with the others. Charts are drawn server-side as SVG by `chart()`, with
+the same numbers in a table beside them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+
+from taskforce.models import TaskForce
+
+GOOD, WARN, BAD, INFO = "good", "warn", "bad", "info"
+STATUS_LABELS = {GOOD: _("On track"), WARN: _("Needs attention"), BAD: _("Act now"), INFO: _("For information")}
+
+
+@dataclass
+class Table:
+    headers: list[Any]
+    rows: list[list[Any]] = field(default_factory=list)
+    caption: str = ""
+
+
+@dataclass
+class Measure:
+    key: str
+    label: str
+    value: str
+    status: str = INFO
+    target: str = ""
+    summary: str = ""
+    trend: list[tuple[str, float]] = field(default_factory=list)
+    trend_unit: str = ""
+    trend_label: str = ""
+    link: str = ""
+    link_label: str = ""
+    table: Table | None = None
+    group: str = ""
+    order: int = 100
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, ""))
+
+    @property
+    def chart(self) -> Chart | None:
+        return chart(self.trend, unit=self.trend_unit) if len(self.trend) >= 2 else None
+
+    @property
+    def trend_direction(self) -> str:
+        """up, down or flat: the last trend point against the one before it."""
+        if len(self.trend) < 2:
+            return ""
+        last, before = self.trend[-1][1], self.trend[-2][1]
+        return "up" if last > before else "down" if last < before else "flat"
+
+
+@dataclass
+class ReportSection:
+    key: str
+    title: str
+    table: Table
+    totals: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    order: int = 100
+
+
+MeasureProvider = Callable[[TaskForce, date], list[Measure]]
+SectionProvider = Callable[[TaskForce, "Period"], list[ReportSection]]
+_measure_providers: list[MeasureProvider] = []
+_section_providers: list[SectionProvider] = []
+
+
+def register_measures(provider: MeasureProvider) -> MeasureProvider:
+    if provider not in _measure_providers:
+        _measure_providers.append(provider)
+    return provider
+
+
+def register_report_section(provider: SectionProvider) -> SectionProvider:
+    if provider not in _section_providers:
+        _section_providers.append(provider)
+    return provider
+
+
+def measures_for(taskforce: TaskForce, today: date) -> list[Measure]:
+    measures = [measure for provider in _measure_providers for measure in provider(taskforce, today)]
+    return sorted(measures, key=lambda m: (m.order, m.key))
+
+
+def grouped(measures: list[Measure]) -> list[tuple[str, list[Measure]]]:
+    """Measures by group, groups in the order their first measure comes."""
+    groups: dict[str, list[Measure]] = {}
+    for measure in measures:
+        groups.setdefault(str(measure.group), []).append(measure)
+    return list(groups.items())
+
+
+def report_for(taskforce: TaskForce, period: Period) -> list[ReportSection]:
+    sections = [section for provider in _section_providers for section in provider(taskforce, period)]
+    return sorted(sections, key=lambda s: (s.order, s.key))
+
+
+def status_for(value: float, *, good: float, warn: float) -> str:
+    """Higher is better: GOOD at or above `good`, WARN at or above `warn`, else BAD."""
+    return GOOD if value >= good else WARN if value >= warn else BAD
+
+
+def percent(part: float, whole: float) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+# --- periods ----------------------------------------------------------------------------------------------
+
+PERIOD_KINDS = {"quarter": 3, "half": 6, "year": 12}
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str  # quarter, half, year
+    year: int
+    number: int  # 1-4 for quarters, 1-2 for halves, 1 for a year
+
+    @property
+    def start(self) -> date:
+        months = PERIOD_KINDS[self.kind]
+        return date(self.year, 1 + months * (self.number - 1), 1)
+
+    @property
+    def end(self) -> date:
+        months = PERIOD_KINDS[self.kind]
+        last_month = months * self.number
+        return date(self.year, last_month, calendar.monthrange(self.year, last_month)[1])
+
+    @property
+    def label(self) -> str:
+        if self.kind == "quarter":
+            return f"Q{self.number} {self.year}"
+        if self.kind == "half":
+            return f"H{self.number} {self.year}"
+        return str(self.year)
+
+    @property
+    def slug(self) -> str:
+        return self.label.replace(" ", "-").lower()
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    @classmethod
+    def parse(cls, kind: str | None, year: Any, number: Any) -> Period | None:
+        """A period from query parameters, or None if they do not make one."""
+        try:
+            year, number = int(year), int(number or 1)
+        except (TypeError, ValueError):
+            return None
+        if kind not in PERIOD_KINDS or not 2000 <= year <= 2100 or not 1 <= number <= 12 // PERIOD_KINDS[kind]:
+            return None
+        return cls(kind, year, number)
+
+    @classmethod
+    def last_complete(cls, kind: str, today: date) -> Period:
+        """The latest period of `kind` that ended before today (the one a funder asks about)."""
+        months = PERIOD_KINDS[kind]
+        current = (today.month - 1) // months + 1
+        if current == 1:
+            return cls(kind, today.year - 1, 12 // months)
+        return cls(kind, today.year, current - 1)
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def months_back(today: date, n: int) -> list[tuple[str, date, date]]:
+    """The last `n` calendar months up to and including today's, oldest first: (label, first, last day)."""
+    windows = []
+    year, month = today.year, today.month
+    for _index in range(n):
+        windows.append((date_format(date(year, month, 1), "M y"), date(year, month, 1), _month_end(year, month)))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return list(reversed(windows))
+
+
+def quarters_back(today: date, n: int) -> list[tuple[str, date, date]]:
+    current = Period("quarter", today.year, (today.month - 1) // 3 + 1)
+    windows = []
+    for _index in range(n):
+        windows.append((current.label, current.start, current.end))
+        current = (
+            Period("quarter", current.year - 1, 4)
+            if current.number == 1
+            else Period("quarter", current.year, current.number - 1)
+        )
+    return list(reversed(windows))
+
+
+# --- charts: server-rendered SVG geometry ---------------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    label: str
+    value: float
+    x: float
+    y: float
+    width: float
+    height: float
+    text: str
+
+    @property
+    def cx(self) -> float:
+        return round(self.x + self.width / 2, 1)
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    baseline: float
+    bars: list[Bar]
+    points: str  # polyline points for a line over the bar tops
+    maximum: float
+    unit: str
+
+
+def _fmt(value: float, unit: str) -> str:
+    number = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    return f"{number}{unit}"
+
+
+def chart(series: list[tuple[str, float]], *, unit: str = "", width: int = 280, height: int = 96) -> Chart:
+    """Bar geometry for a small trend chart; the template draws it (no script, no inline style)."""
+    top_pad, bottom_pad = 14, 18
+    plot = height - top_pad - bottom_pad
+    maximum = max([float(v) for _label, v in series] + [100.0 if unit == "%" else 1.0])
+    slot = width / max(len(series), 1)
+    bar_width = max(slot * 0.6, 4)
+    bars = []
+    for index, (label, value) in enumerate(series):
+        bar_height = plot * float(value) / maximum if maximum else 0
+        x = index * slot + (slot - bar_width) / 2
+        y = top_pad + plot - bar_height
+        bars.append(Bar(str(label), float(value), round(x, 1), round(y, 1), round(bar_width, 1), round(bar_height, 1),
+                        _fmt(value, unit)))  # fmt: skip
+    points = " ".join(f"{bar.x + bar.width / 2:.1f},{bar.y:.1f}" for bar in bars)
+    return Chart(width, height, top_pad + plot, bars, points, maximum, unit)
+
+
+# --- CSV ----------------------------------------------------------------------------------------------
+
+
+def _csv_cell(cell: Any) -> Any:
+    """Neutralise spreadsheet formulas (CSV injection) in text cells; numbers pass through."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + cell
+    return "" if cell is None else cell
+
+
+def report_csv(taskforce: TaskForce, period: Period, sections: list[ReportSection]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_csv_cell(str(taskforce.name)), period.label, period.start.isoformat(), period.end.isoformat()])
+    for section in sections:
+        writer.writerow([])
+        writer.writerow(
+            [section.key, _csv_cell(str(section.title)), *[_csv_cell(str(h)) for h in section.table.headers]]
+        )
+        for row in section.table.rows:
+            writer.writerow([section.key, _csv_cell(str(section.title)), *[_csv_cell(c) for c in row]])
+    return out.getvalue()
