@@ -1,0 +1,84 @@
+"""Case lists: one permission-filtered query, a constant number of queries whatever the page size,
+filters and search that never reveal a case you cannot see."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from cases import services
+from cases.models import Level
+from tests.cases.world import make_case
+
+
+@pytest.fixture
+def many(cast):
+    cases = [make_case(cast, number=f"N-{i:03}", lead=cast.agency_a, actor=cast.liaison_a) for i in range(60)]
+    hidden = make_case(cast, number="HIDDEN-1", lead=cast.agency_a, actor=cast.liaison_a, confidentiality="restricted")
+    return cases, hidden
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response
+
+
+@pytest.mark.parametrize("name", ["cases:list", "cases:mine"])
+def test_the_number_of_queries_does_not_grow_with_the_page_size(name, cast, many, client_for):
+    client = client_for(cast.liaison_a)
+    base = reverse(name, kwargs={"slug": cast.taskforce.slug})
+    client.get(base)  # warm caches (content types, the session) so only the page's own queries differ
+    counts = {size: count_queries(client, f"{base}?per_page={size}")[0] for size in (25, 50, 100)}
+    assert len(set(counts.values())) == 1, counts
+    _n, response = count_queries(client, f"{base}?per_page=100")
+    assert response.content.decode().count("N-0") == 60
+
+
+def test_a_list_shows_only_what_the_person_may_see(cast, many, client_for):
+    _cases, hidden = many
+    url = reverse("cases:list", kwargs={"slug": cast.taskforce.slug})
+    # Social Services is involved in the standard cases (summary), not in the restricted one.
+    body = client_for(cast.coordinator).get(url + "?per_page=100").content.decode()
+    assert "N-001" in body and "HIDDEN-1" not in body
+    assert "61 cases" not in body and "60 cases" in body
+    assert "No cases to show" in client_for(cast.admin).get(url).content.decode()
+
+
+def test_search_only_finds_visible_cases_and_never_the_narrative(cast, many, client_for):
+    _cases, hidden = many
+    url = reverse("cases:list", kwargs={"slug": cast.taskforce.slug})
+    client = client_for(cast.coordinator)
+    assert "HIDDEN-1" not in client.get(url, {"q": "HIDDEN"}).content.decode()
+    assert "N-001" not in client.get(url, {"q": "bus station"}).content.decode()  # words of the summary
+    assert "HIDDEN-1" in client_for(cast.liaison_a).get(url, {"q": "HIDDEN"}).content.decode()
+
+
+def test_filters_and_the_htmx_partial(cast, many, client_for):
+    cases, _hidden = many
+    services.case_update(case=cases[0], actor=cast.liaison_a, expected_version=1, status="closed")
+    url = reverse("cases:list", kwargs={"slug": cast.taskforce.slug})
+    response = client_for(cast.liaison_a).get(url, {"status": "closed"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "N-000" in body and "N-001" not in body
+    assert "<html" not in body  # the partial only
+
+
+def test_my_cases_are_those_of_my_agency_and_those_shared_with_me(cast, many, client_for):
+    case = make_case(cast, number="CAC-9", lead=cast.agency_b, actor=cast.liaison_b, confidentiality="restricted")
+    url = reverse("cases:mine", kwargs={"slug": cast.taskforce.slug})
+    assert "CAC-9" not in client_for(cast.coordinator).get(url).content.decode()
+    services.grant_create(
+        case=case, actor=cast.liaison_b, level=Level.SUMMARY, justification="x", person=cast.coordinator
+    )
+    assert "CAC-9" in client_for(cast.coordinator).get(url).content.decode()
+
+
+def test_the_dashboard_card_counts_only_visible_cases(cast, many, client_for):
+    dashboard = reverse("taskforce:dashboard", kwargs={"slug": cast.taskforce.slug})
+    assert "cases you can see" not in client_for(cast.admin).get(dashboard).content.decode()
+    body = client_for(cast.coordinator).get(dashboard).content.decode()
+    assert "cases you can see" in body and ">60<" in body
