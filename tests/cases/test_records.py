@@ -31,7 +31,7 @@ def test_narrative_is_encrypted_at_rest(world):
     summary, needs = raw("SELECT summary, service_needs FROM cases_case WHERE id = %s", world.case.pk)
     assert summary.startswith("fernet:") and "bus station" not in summary
     assert needs.startswith("fernet:")
-    (values,) = raw("SELECT "values" FROM cases_casechange WHERE case_id = %s ORDER BY id LIMIT 1", world.case.pk)
+    (values,) = raw('SELECT "values" FROM cases_casechange WHERE case_id = %s ORDER BY id LIMIT 1', world.case.pk)
     assert "bus station" not in values
     assert Case.objects.get(pk=world.case.pk).summary == SUMMARY_SECRET
 
