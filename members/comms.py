@@ -582,5 +582,5 @@ def contact_sheet(taskforce: TaskForce) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(taskforce=taskforce, status=MembershipStatus.ACTIVE)
         .select_related("agency", "liaison", "alternate_liaison")
-        .order_by("agency__sector", "agency__name")
+        .order_by("agency__name")
     )

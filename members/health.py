@@ -373,8 +373,8 @@ def agencies_section(taskforce: TaskForce, period: health.Period) -> health.Repo
         table=health.Table(headers=[_("Sector"), _("Agencies")], rows=rows),
         totals=totals,
         note=_(
-            "At the end of the period: %(agencies)s agencies in %(sectors)s of 20 sectors (%(rural)s serving rural, "
-            "%(tribal)s tribal communities). %(joined)s joined and %(withdrawn)s withdrew during the period."
+            "Member agencies at the end of the period: %(agencies)s, in %(sectors)s of the 20 sectors; serving rural "
+            "communities: %(rural)s; tribal: %(tribal)s. Joined during the period: %(joined)s; withdrew: %(withdrawn)s."
         )
         % totals,
         order=10,
@@ -415,8 +415,8 @@ def training_section(taskforce: TaskForce, period: health.Period) -> health.Repo
         table=health.Table(headers=[_("Date"), _("Event"), _("Kind"), _("Topics"), _("Attended")], rows=rows),
         totals=totals,
         note=_(
-            "%(trainings)s trainings (%(training_hours)s hours), %(attendances)s attendances by %(people_trained)s "
-            "different people; %(team_activities)s team activities."
+            "Trainings: %(trainings)s (%(training_hours)s hours); attendances: %(attendances)s; different people "
+            "trained: %(people_trained)s; team activities: %(team_activities)s."
         )
         % totals,
         order=50,
@@ -448,9 +448,9 @@ def plan_section(taskforce: TaskForce, period: health.Period) -> health.ReportSe
         ),
         totals=totals,
         note=_(
-            "Status as last recorded: %(goals)s goals, %(achieved)s achieved, %(on_track)s on track, %(at_risk)s at "
-            "risk, %(not_started)s not started; average progress %(average_progress)s%%. %(due_in_period)s were due "
-            "in the period."
+            "Goals: %(goals)s (status as last recorded); achieved: %(achieved)s; on track: %(on_track)s; at risk: "
+            "%(at_risk)s; not started: %(not_started)s; average progress: %(average_progress)s%%; target date in the "
+            "period: %(due_in_period)s."
         )
         % totals,
         order=70,

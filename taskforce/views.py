@@ -136,11 +136,30 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 def _health_period(request: HttpRequest, taskforce: TaskForce) -> health.Period:
-    today = timezone.localdate()
-    kind = request.GET.get("period") or "quarter"
-    return health.Period.parse(kind, request.GET.get("year"), request.GET.get("n")) or health.Period.last_complete(
-        kind if kind in health.PERIOD_KINDS else "quarter", today
-    )
+    """The period asked for (?p=quarter-2026-3, or ?period=&year=&n=), else the last complete quarter."""
+    kind, year, number = request.GET.get("period") or "quarter", request.GET.get("year"), request.GET.get("n")
+    if request.GET.get("p"):
+        kind, _sep, rest = request.GET["p"].partition("-")
+        year, _sep, number = rest.partition("-")
+    chosen = health.Period.parse(kind, year, number)
+    if chosen is None:
+        chosen = health.Period.last_complete(kind if kind in health.PERIOD_KINDS else "quarter", timezone.localdate())
+    return chosen
+
+
+def _health_period_choices(today, established_on) -> list[tuple[str, list[health.Period]]]:
+    """Recent quarters, halves and years for the report picker, newest first, none before the task force."""
+    choices = []
+    for kind, label, count in (("quarter", _("Quarters"), 8), ("half", _("Half-years"), 4), ("year", _("Years"), 3)):
+        period = health.Period.last_complete(kind, today)
+        months = health.PERIOD_KINDS[kind]
+        current = health.Period(kind, today.year, (today.month - 1) // months + 1)
+        periods = [current]
+        while len(periods) < count and period.end >= established_on:
+            periods.append(period)
+            period = health.Period.last_complete(kind, period.start)
+        choices.append((label, periods))
+    return choices
 
 
 @login_required
@@ -149,7 +168,6 @@ def health_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     today = timezone.localdate()
     measures = health.measures_for(taskforce, today)
     period = _health_period(request, taskforce)
-    years = list(range(today.year, max(taskforce.established_on.year, today.year - 5) - 1, -1))
     return render(
         request,
         "taskforce/health.html",
@@ -158,7 +176,7 @@ def health_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "groups": health.grouped(measures),
             "counts": {status: sum(1 for m in measures if m.status == status) for status in health.STATUS_LABELS},
             "period": period,
-            "years": years,
+            "period_choices": _health_period_choices(today, taskforce.established_on),
             "today": today,
         },
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -366,11 +368,11 @@ def test_the_pdf_report_carries_the_same_numbers(cast):
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages).split())
     assert f"Report for {period.label}" in text
     assert "Member agencies by sector" in text
-    assert "3 agencies in 3 of 20 sectors" in text
-    assert "1 trainings (1.5 hours), 2 attendances by 2 different people" in text
+    assert "Member agencies at the end of the period: 3, in 3 of the 20 sectors" in text
+    assert "Trainings: 1 (1.5 hours); attendances: 2; different people trained: 2" in text
     assert AuditEvent.objects.filter(action="health.report_exported", actor=cast.coordinator).count() == 1
 
 
@@ -401,3 +403,50 @@ def test_members_registers_its_providers_once():
     members_health.register_providers()
     assert health._measure_providers.count(members_health.measures) == 1
     assert health._section_providers.count(members_health.report_sections) == 1
+
+
+# --- in a real browser ------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_coordinator_opens_the_dashboard_and_downloads_the_period_report(live_server, page, settings):
+    import re
+
+    from django.core.cache import cache
+    from playwright.sync_api import expect
+
+    from tests.cast import PASSWORD, build_cast
+
+    settings.REQUIRE_MFA = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "health"}}
+    cache.clear()
+    cast = build_cast()
+    period = this_quarter()
+    training(cast, held_on=period.start, attendees=[cast.member_b, cast.liaison_b])
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("input[name=login]").fill(cast.coordinator.email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+
+    page.get_by_role("link", name="Health", exact=True).click()
+    expect(page.get_by_role("heading", name="Task force health")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sector coverage")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Sectors with a member agency"))).to_be_visible()
+    page.get_by_text("The numbers behind it").first.click()
+    expect(page.get_by_role("rowheader", name="Law enforcement", exact=True).first).to_be_visible()
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "health-dashboard.png"), full_page=True)
+
+    page.get_by_label("Period", exact=True).select_option(f"quarter-{period.year}-{period.number}")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download PDF").click()
+    download = info.value
+    assert download.suggested_filename == f"{cast.taskforce.slug}-report-{period.slug}.pdf"
+    data = Path(download.path()).read_bytes()
+    assert data.startswith(b"%PDF")
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
+    assert "Member agencies at the end of the period: 3, in 3 of the 20 sectors" in text
+    assert "Trainings: 1 (1.5 hours); attendances: 2; different people trained: 2" in text
+    assert AuditEvent.objects.filter(action="health.report_exported", actor=cast.coordinator).exists()
