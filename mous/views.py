@@ -356,7 +356,7 @@ def circulate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, _("%(v)s is circulated to the parties for review.") % {"v": version.label})
-            return redirect("mous:version", slug=taskforce.slug, pk=mou.pk, number=version.number)
+            return redirect("mous:circulated", slug=taskforce.slug, pk=mou.pk, number=version.number)
     latest = mou.latest_version
     pending = mou.status == MouStatus.SIGNING
     return render(

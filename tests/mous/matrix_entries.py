@@ -118,7 +118,7 @@ def mou_rows(Row, in_harbor, harbor_managers) -> dict[str, Any]:  # noqa: N803 -
         "mous:clause_move": Row(_clause, "POST", manage_post),
         "mous:clause_delete": Row(_clause, "POST", manage_post),
         "mous:circulate": Row(_mou, "GET", manage),
-        "mous:version": Row(_version, "GET", view),
+        "mous:circulated": Row(_version, "GET", view),
         "mous:objection_new": Row(_version, "GET", comment),
         "mous:diff": Row(_mou, "GET", view),
         "mous:objections": Row(_mou, "GET", view),

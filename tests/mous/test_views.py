@@ -53,7 +53,7 @@ def test_every_page_renders_for_the_coordinator(cast, client_for, signing):
         url("clause_add", signing),
         url("clause_edit", signing, clause.pk),
         url("circulate", signing),
-        url("version", signing, 1),
+        url("circulated", signing, 1),
         url("diff", signing),
         url("objections", signing),
         url("objection", signing, objection.pk),
@@ -133,7 +133,7 @@ def test_editing_a_clause_someone_else_changed_shows_the_conflict_and_keeps_the_
 
 def test_circulating_from_the_page_creates_v1(cast, client_for, mou):
     response = client_for(cast.coordinator).post(url("circulate", mou), {"note": "First draft"})
-    assert response.status_code == 302 and response["Location"] == url("version", mou, 1)
+    assert response.status_code == 302 and response["Location"] == url("circulated", mou, 1)
     mou.refresh_from_db()
     assert mou.status == MouStatus.REVIEW
 
@@ -347,7 +347,7 @@ def test_script_in_a_clause_is_text_in_every_page(cast, client_for, mou):
     )  # fmt: skip
     services.version_circulate(mou=mou, actor=cast.coordinator)
     client = client_for(cast.coordinator)
-    for page in (url("draft", mou), url("version", mou, 1), url("diff", mou)):
+    for page in (url("draft", mou), url("circulated", mou, 1), url("diff", mou)):
         body = client.get(page).content.decode()
         assert "<script>alert" not in body and "<b onmouseover" not in body, page
         assert "&lt;script&gt;" in body, page
