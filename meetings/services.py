@@ -397,7 +397,7 @@ def item_add(
 def item_update(
     *, item: AgendaItem, actor: Any, restricted_viewers: list[User] | None = None, **fields: Any
 ) -> AgendaItem:
-    item = AgendaItem.objects.select_for_update().select_related("meeting").get(pk=item.pk)
+    item = AgendaItem.objects.select_for_update(of=("self",)).select_related("meeting").get(pk=item.pk)
     for name, value in fields.items():
         setattr(item, name, value)
     if item.meeting_id and item.status == ItemStatus.ACCEPTED:
@@ -414,7 +414,7 @@ def item_decide(
     *, item: AgendaItem, actor: Any, decision: str, reason: str = "", meeting: Meeting | None = None
 ) -> AgendaItem:
     """accept (onto `meeting` or its own), backlog (defer), decline (with a reason), or remove (to backlog)."""
-    item = AgendaItem.objects.select_for_update().select_related("meeting").get(pk=item.pk)
+    item = AgendaItem.objects.select_for_update(of=("self",)).select_related("meeting").get(pk=item.pk)
     target = meeting or item.meeting
     if decision == "accept":
         if target is None:
@@ -761,7 +761,7 @@ def minutes_draft(*, meeting: Meeting, actor: Any) -> Minutes:
 
 
 def _locked_minutes(minutes: Minutes) -> Minutes:
-    minutes = Minutes.objects.select_for_update().select_related("meeting").get(pk=minutes.pk)
+    minutes = Minutes.objects.select_for_update(of=("self",)).select_related("meeting").get(pk=minutes.pk)
     if minutes.is_locked:
         raise MeetingError(_("The minutes are approved and locked."))
     return minutes
