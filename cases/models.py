@@ -393,9 +393,11 @@ class CaseReview(models.Model):
     """The record of one case's review at one meeting. Restricted minutes only."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reviews")
-    # The meetings app's agenda item this review was held under (cases may import meetings; not the reverse).
-    meeting_ref = models.PositiveIntegerField(_("meeting"), null=True, blank=True, db_index=True)
-    agenda_item_ref = models.PositiveIntegerField(null=True, blank=True)
+    # The meeting and case-review agenda item it was held under (cases may import meetings; not the reverse).
+    meeting = models.ForeignKey("meetings.Meeting", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agenda_item = models.ForeignKey(
+        "meetings.AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     held_on = models.DateField(_("reviewed on"), default=timezone.localdate)
     participants = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     discussion = EncryptedTextField(_("discussion summary"), blank=True)
@@ -410,7 +412,7 @@ class CaseReview(models.Model):
         ordering = ["-held_on", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["case", "meeting_ref"], condition=Q(meeting_ref__isnull=False), name="review_once_per_meeting"
+                fields=["case", "meeting"], condition=Q(meeting__isnull=False), name="review_once_per_meeting"
             )
         ]
 

@@ -7,6 +7,7 @@ not even the number.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
@@ -29,6 +30,29 @@ def case_for_item(item: Any) -> Case | None:
     )
 
 
+@dataclass
+class RosterRow:
+    name: str
+    organization: str
+    person: Any
+    may_take_part: bool
+
+
+def review_roster(case: Case, item: Any) -> list[RosterRow]:
+    """The meeting's attendees, each marked whether they may take part in this case's review: those whose
+    access to the case is full (their agency's grant under an active release, or a grant by name)."""
+    from meetings.models import Attendance
+
+    eligible = set(selectors.people_with(case, "view_case_full").values_list("pk", flat=True))
+    rows = (
+        Attendance.objects.filter(meeting_id=item.meeting_id).select_related("person").order_by("organization", "name")
+    )
+    return [
+        RosterRow(row.name, row.organization, row.person, bool(row.person_id and row.person_id in eligible))
+        for row in rows
+    ]
+
+
 def may_review(user: Any, item: Any) -> bool:
     """Whether `user` may see this case-review item: full access to the case, decided by its grants."""
     case = case_for_item(item)
@@ -42,7 +66,7 @@ def render_item(request: HttpRequest, item: Any) -> str:
     if case is None or "view_case_full" not in perms:
         return render_to_string("cases/partials/restricted_item.html", {}, request=request)
     audit.record("case.viewed", request=request, obj=case, level="full", via="meeting", agenda_item=item.pk)
-    review = case.reviews.filter(agenda_item_ref=item.pk).prefetch_related("recommendations").first()
+    review = case.reviews.filter(agenda_item=item).prefetch_related("recommendations").first()
     return render_to_string(
         "cases/partials/review_item.html",
         {
@@ -50,6 +74,7 @@ def render_item(request: HttpRequest, item: Any) -> str:
             "item": item,
             "review": review,
             "can_contribute": "contribute_case" in perms,
+            "roster": review_roster(case, item) if item.meeting_id else [],
             "taskforce": case.taskforce,
         },
         request=request,

@@ -43,6 +43,7 @@ from cases.models import (
     Recommendation,
     Release,
 )
+from cases.review import review_roster
 from members.models import Membership, MembershipStatus, User
 from taskforce import agenda, audit, permissions
 from taskforce.models import TaskForce
@@ -449,7 +450,10 @@ def review_edit(request: HttpRequest, slug: str, pk: int, review_pk: int | None 
     recommendations = Recommendation.objects.filter(taskforce=taskforce).filter(
         Q(active=True) | Q(pk__in=review.recommendations.values("pk") if review else [])
     )
-    initial = {"version": review.version} if review else {"meeting": request.GET.get("meeting")}
+    item = None if review else _review_item(request, case)
+    initial = {"version": review.version} if review else {}
+    if item is not None:
+        initial["participants"] = [row.person for row in review_roster(case, item) if row.may_take_part]
     if review:
         initial |= {
             "held_on": review.held_on,
@@ -472,6 +476,7 @@ def review_edit(request: HttpRequest, slug: str, pk: int, review_pk: int | None 
                 discussion=data["discussion"],
                 service_needs=data["service_needs"],
                 recommendations=data["recommendations"],
+                agenda_item=item,
                 request=request,
             )
         except StaleEdit as error:
@@ -490,10 +495,22 @@ def review_edit(request: HttpRequest, slug: str, pk: int, review_pk: int | None 
             "form": form,
             "follow_ups": follow_ups,
             "follow_up_form": FollowUpForm(eligible=eligible),
+            "item": item or (review.agenda_item if review else None),
             "status_choices": FollowUp.Status.choices,
             **_flags(perms),
         },
     )
+
+
+def _review_item(request: HttpRequest, case: Case):
+    """The case-review agenda item named by ?item=, if it really is this case's (else none: a plain review)."""
+    from meetings.models import AgendaItem
+
+    pk = request.POST.get("item") or request.GET.get("item")
+    if not str(pk or "").isdigit():
+        return None
+    item = AgendaItem.objects.filter(pk=int(pk), taskforce=case.taskforce).select_related("meeting").first()
+    return item if item is not None and services.is_review_item_for(item, case) else None
 
 
 @login_required

@@ -1,0 +1,131 @@
+"""A case on a meeting's case-review segment: who sees it, the roster, and which minutes carry the review."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import review, services
+from meetings import services as meetings
+from meetings.models import Minutes
+from taskforce import agenda
+from tests.cases.world import make_case
+
+
+@pytest.fixture
+def meeting(cast):
+    return meetings.meeting_create(
+        taskforce=cast.taskforce,
+        actor=cast.facilitator,
+        title="Harbor case review",
+        day=timezone.localdate() + timedelta(days=7),
+        start_time=time(10),
+        end_time=time(11),
+        time_zone="America/New_York",
+        facilitator=cast.facilitator,
+    )
+
+
+@pytest.fixture
+def sheriff_case(cast):
+    """Led by the Sheriff's Office (agency A); the CAC people, Fred the facilitator among them, have no access."""
+    return make_case(
+        cast, number="SO-77", lead=cast.agency_a, actor=cast.liaison_a, label="Wren", confidentiality="restricted"
+    )
+
+
+def propose(cast, case):
+    return agenda.propose(
+        agenda.Proposal(
+            taskforce=cast.taskforce, title="Case review", description="", item_type="case_review",
+            actor=cast.liaison_a, source=case, restricted=True,
+        )
+    )  # fmt: skip
+
+
+def rendered(user, item):
+    request = RequestFactory().get("/")
+    request.user = user
+    return review.render_item(request, item)
+
+
+def test_the_item_is_restricted_and_says_nothing_of_the_case(cast, meeting, sheriff_case):
+    item = propose(cast, sheriff_case)
+    assert item.meeting == meeting and item.is_restricted
+    assert "SO-77" not in item.title + item.description and "Wren" not in item.title + item.description
+
+
+def test_participants_see_the_cases_they_are_entitled_to_and_others_see_restricted(cast, meeting, sheriff_case):
+    item = propose(cast, sheriff_case)
+    assert review.may_review(cast.liaison_a, item)
+    assert "Wren" in rendered(cast.liaison_a, item)
+    for person in (cast.facilitator, cast.member_b, cast.coordinator, cast.admin):
+        assert not review.may_review(person, item)
+        html = rendered(person, item)
+        assert "Restricted case" in html and "SO-77" not in html and "Wren" not in html
+
+
+def test_the_roster_marks_who_may_take_part(cast, meeting, sheriff_case):
+    item = propose(cast, sheriff_case)
+    meetings.attendance_roster_ensure(meeting=meeting)
+    roster = {row.person: row.may_take_part for row in review.review_roster(sheriff_case, item) if row.person}
+    assert roster[cast.liaison_a] is True
+    assert roster[cast.facilitator] is False and roster[cast.coordinator] is False
+
+
+def test_the_review_goes_to_the_restricted_minutes_only(cast, meeting, sheriff_case):
+    item = propose(cast, sheriff_case)
+    record = services.review_save(
+        case=sheriff_case, actor=cast.liaison_a, held_on=timezone.localdate(), participants=[cast.liaison_a],
+        discussion="Recruiter identified; safety plan holds.", service_needs="", recommendations=[], agenda_item=item,
+    )  # fmt: skip
+    services.follow_up_add(
+        review=record, actor=cast.liaison_a, task="Subpoena hotel records", owner=cast.liaison_a,
+        due_on=timezone.localdate() + timedelta(days=5),
+    )  # fmt: skip
+    minutes = meetings.minutes_draft(meeting=meeting, actor=cast.facilitator)
+    restricted = str(meetings.minutes_record(minutes, meetings.RESTRICTED))
+    general = str(meetings.minutes_record(minutes, meetings.GENERAL))
+    assert "Recruiter identified" in restricted and "Subpoena hotel records" in restricted
+    assert "Recruiter identified" not in general and "SO-77" not in general and "Wren" not in general
+    assert isinstance(minutes, Minutes)
+
+
+def test_a_review_cannot_be_attached_to_another_cases_item(cast, meeting, sheriff_case):
+    other = make_case(cast, number="SO-78", lead=cast.agency_a, actor=cast.liaison_a)
+    item = propose(cast, other)
+    with pytest.raises(ValueError):
+        services.review_save(
+            case=sheriff_case, actor=cast.liaison_a, held_on=timezone.localdate(), participants=[],
+            discussion="x", service_needs="", recommendations=[], agenda_item=item,
+        )  # fmt: skip
+
+
+def test_the_review_page_links_the_item_and_proposes_the_roster(cast, meeting, sheriff_case, client_for):
+    item = propose(cast, sheriff_case)
+    meetings.attendance_roster_ensure(meeting=meeting)
+    url = reverse("cases:review_new", kwargs={"slug": cast.taskforce.slug, "pk": sheriff_case.pk})
+    client = client_for(cast.liaison_a)
+    page = client.get(url, {"item": item.pk}).content.decode()
+    assert f'name="item" value="{item.pk}"' in page
+    response = client.post(url, {"item": item.pk, "held_on": timezone.localdate().isoformat(), "discussion": "Seen."})
+    assert response.status_code == 302
+    assert sheriff_case.reviews.get().agenda_item == item
+
+
+def test_an_unrelated_item_is_none_of_cases_business(cast):
+    item = SimpleNamespace(source_type="mous.objection", source_id="3", taskforce_id=cast.taskforce.pk, pk=1)
+    assert review.case_for_item(item) is None
+    assert not review.may_review(cast.liaison_a, item)
+
+
+def test_proposing_from_the_case_page(cast, meeting, sheriff_case, client_for):
+    url = reverse("cases:propose", kwargs={"slug": cast.taskforce.slug, "pk": sheriff_case.pk})
+    response = client_for(cast.liaison_a).post(url)
+    assert response.status_code == 302
+    assert meeting.items.filter(source_type="cases.case", source_id=str(sheriff_case.pk)).exists()
