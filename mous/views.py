@@ -127,7 +127,7 @@ def mou_create(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("mous:draft", slug=taskforce.slug, pk=mou.pk)
     return render(
         request,
-        "partials/form_page.html",
+        "mous/form.html",
         {
             "taskforce": taskforce,
             "form": form,
@@ -204,7 +204,7 @@ def mou_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             return redirect("mous:detail", slug=taskforce.slug, pk=mou.pk)
     return render(
         request,
-        "partials/form_page.html",
+        "mous/form.html",
         {
             "taskforce": taskforce,
             "mou": mou,
@@ -615,7 +615,7 @@ def routing(request: HttpRequest, slug: str, pk: int, party_pk: int) -> HttpResp
     signatory = party.membership.signatory
     return render(
         request,
-        "partials/form_page.html",
+        "mous/form.html",
         {
             "taskforce": taskforce,
             "mou": mou,
@@ -970,7 +970,7 @@ def renew(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             return redirect("mous:draft", slug=taskforce.slug, pk=mou.pk)
     return render(
         request,
-        "partials/form_page.html",
+        "mous/form.html",
         {
             "taskforce": taskforce,
             "mou": mou,
