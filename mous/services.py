@@ -8,11 +8,11 @@ Signing authority is not a grant: it is the membership's named signatory (see pe
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import HttpRequest
@@ -361,7 +361,7 @@ def version_circulate(*, mou: Mou, actor: Any, note: str = "") -> MouVersion:
     was_signing = mou.status == MouStatus.SIGNING
     voided = 0
     if mou.signing_version_id is not None and mou.status == MouStatus.SIGNING:
-        voided = _void_requests(mou, reason="superseded")
+        voided = _void_requests(mou)
     mou.status = MouStatus.REVIEW
     mou.signing_version = None
     mou.renewal_of = None  # a renewal, once circulated, follows the ordinary review and signing
@@ -380,9 +380,10 @@ def version_circulate(*, mou: Mou, actor: Any, note: str = "") -> MouVersion:
     return version
 
 
-def _void_requests(mou: Mou, *, reason: str) -> int:
+def _void_requests(mou: Mou) -> int:
+    """Void the steps on the version out for signature; an executed version's signatures stay as they are."""
     requests = list(
-        SignatureRequest.objects.filter(party__mou=mou).exclude(
+        SignatureRequest.objects.filter(party__mou=mou, version_id=mou.signing_version_id).exclude(
             status__in=[RequestStatus.VOIDED, RequestStatus.DECLINED]
         )
     )
@@ -836,8 +837,6 @@ def store_executed_pdf(*, version_id: int) -> MouVersion:
 
 
 def sha256_hex_bytes(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
@@ -1144,7 +1143,3 @@ def register_notifications() -> None:
     notifications.register(EXPIRY_REMINDER, render_expiry)
     notifications.register(EXECUTED, render_executed)
     notifications.register_scheduler(schedule_mou_notifications)
-
-
-def groups_of(mou: Mou) -> list[Group]:
-    return [mou.taskforce.coordinators, *[p.membership.group for p in mou.parties.select_related("membership")]]

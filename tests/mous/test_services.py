@@ -402,7 +402,6 @@ def test_decline_notifies_the_coordinator_and_copied_people(cast, circulated):
 
 
 def test_a_letter_of_understanding_replaces_a_declined_signature(cast, signing, django_capture_on_commit_callbacks):
-    services.objection_raise  # noqa: B018 - (the letter lists clauses without the agency's open objections)
     services.request_decline(req=step_for(signing, cast.liaison_b), actor=cast.liaison_b, reason="terms", text="No.")
     sign(signing, cast.liaison_a)
     signing.refresh_from_db()
@@ -460,8 +459,12 @@ def test_renewal_drafts_from_the_executed_version_and_asks_everyone_again(cast, 
     services.mou_renew(mou=signing, actor=cast.coordinator)
     signing.refresh_from_db()
     assert signing.status == MouStatus.EXECUTED and signing.renewal_of == executed
-    v2 = services.version_circulate(mou=signing, actor=cast.coordinator, note="Renewal")
+    services.version_circulate(mou=signing, actor=cast.coordinator, note="Renewal")
     services.mou_send_for_signature(mou=signing, actor=cast.coordinator)
+    # A revision during the renewal's signing voids only the renewal's steps.
+    revise(cast, signing, 6, "Annual refresher training.")
+    v2 = services.version_circulate(mou=signing, actor=cast.coordinator)
+    signing.refresh_from_db()
     signing.refresh_from_db()
     assert signing.status == MouStatus.SIGNING and signing.executed_version == executed
     assert v2.requests.filter(role="signer").count() == 2
@@ -470,6 +473,8 @@ def test_renewal_drafts_from_the_executed_version_and_asks_everyone_again(cast, 
     signing.refresh_from_db()
     assert signing.status == MouStatus.EXECUTED and signing.executed_version == v2
     assert MouVersion.objects.filter(mou=signing, executed_at__isnull=False).count() == 2
+    # The first term's signatures are still on record.
+    assert executed.requests.filter(status=RequestStatus.SIGNED).count() == 2
 
 
 def test_an_executed_mou_cannot_be_edited_without_a_renewal(cast, signing):
