@@ -17,3 +17,4 @@ class MembersConfig(AppConfig):
 
         notifications.register(comms.ANNOUNCEMENT_EMAIL, comms.render_announcement_email)
         health.register_providers()
+        dashboard.register(comms.announcement_cards)

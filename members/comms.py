@@ -584,3 +584,20 @@ def contact_sheet(taskforce: TaskForce) -> QuerySet[Membership]:
         .select_related("agency", "liaison", "alternate_liaison")
         .order_by("agency__name")
     )
+
+
+# --- dashboard card ----------------------------------------------------------------------------------
+
+
+def announcement_cards(request: HttpRequest, taskforce: TaskForce) -> list[Any]:
+    """The latest announcements the person may read, unread ones marked, on the task-force dashboard."""
+    from taskforce.dashboard import Card
+
+    latest = list(
+        announcements_visible_to(request.user, taskforce).select_related("author").order_by("-published_at", "-pk")[:4]
+    )
+    if not latest:
+        return []
+    return [
+        Card("members/comms/card.html", {"announcements": latest, "read": read_ids(request.user, latest)}, order=15)
+    ]

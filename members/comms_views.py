@@ -63,7 +63,7 @@ def announcements(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-published_at", "-pk")
     )
     subcommittee = None
-    if request.GET.get("subcommittee"):
+    if request.GET.get("subcommittee", "").isdigit():
         subcommittee = Subcommittee.objects.filter(taskforce=taskforce, pk=request.GET["subcommittee"]).first()
         if subcommittee is not None:
             visible = visible.filter(subcommittee=subcommittee)

@@ -452,3 +452,33 @@ def test_the_contact_sheet_lists_who_to_call_with_after_hours_numbers(cast):
     assert "Sheriff's Office" in text
     assert "555-0199" in text
     assert "Larry Liaison" in text
+
+
+def test_the_dashboard_shows_the_latest_announcements_a_person_may_read(cast):
+    announce(cast, Tier.NAMED_AGENCIES, agencies=[cast.agency_b])
+    mia = _client(cast.member_b).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug]))
+    assert b"News for agencies" in mia.content
+    assert b">New<" in mia.content
+    larry = _client(cast.liaison_a).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug]))
+    assert b"News for agencies" not in larry.content
+
+
+def test_the_list_filters_by_subcommittee_and_ignores_junk(cast):
+    subcommittee = services.subcommittee_save(
+        taskforce=cast.taskforce,
+        actor=cast.coordinator,
+        name="Protocols",
+        charge="Draft",
+        chair=None,
+        members=[],
+        goals=[],
+    )
+    announce(cast, Tier.ALL_MEMBERS, subcommittee=subcommittee)
+    comms.announcement_publish(
+        taskforce=cast.taskforce, actor=cast.coordinator, title="Elsewhere", body="x", tier=Tier.ALL_MEMBERS
+    )
+    url = reverse("members:announcements", args=[cast.taskforce.slug])
+    client = _client(cast.member_b)
+    filtered = client.get(url, {"subcommittee": subcommittee.pk})
+    assert b"News for all" in filtered.content and b"Elsewhere" not in filtered.content
+    assert client.get(url, {"subcommittee": "'; drop"}).status_code == 200
