@@ -23,6 +23,23 @@ from members.models import Membership, User
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
+class AgencyChoiceField(forms.ModelChoiceField):
+    """Agencies by name: every choice is already of this task force."""
+
+    def label_from_instance(self, obj: Membership) -> str:
+        return obj.agency.name
+
+
+class AgenciesChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Membership) -> str:
+        return obj.agency.name
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.full_name} ({obj.agency.name})" if obj.agency_id else obj.full_name
+
+
 class CaseForm(forms.ModelForm):
     risk_flags = forms.MultipleChoiceField(
         label=_("Risk flags"), choices=RiskFlag.choices, required=False, widget=forms.CheckboxSelectMultiple
@@ -84,7 +101,7 @@ class CaseFilterForm(forms.Form):
     trafficking_type = forms.ChoiceField(
         label=_("Type"), choices=[("", _("Any"))] + TraffickingType.choices, required=False
     )
-    agency = forms.ModelChoiceField(label=_("Agency"), queryset=Membership.objects.none(), required=False)
+    agency = AgencyChoiceField(label=_("Agency"), queryset=Membership.objects.none(), required=False)
     due = forms.BooleanField(label=_("Follow-ups due within 7 days"), required=False)
     sort = forms.ChoiceField(
         label=_("Sort by"),
@@ -116,8 +133,8 @@ class GrantForm(forms.Form):
         widget=forms.RadioSelect,
         initial="agency",
     )
-    membership = forms.ModelChoiceField(label=_("Agency"), queryset=Membership.objects.none(), required=False)
-    person = forms.ModelChoiceField(label=_("Person"), queryset=User.objects.none(), required=False)
+    membership = AgencyChoiceField(label=_("Agency"), queryset=Membership.objects.none(), required=False)
+    person = PersonChoiceField(label=_("Person"), queryset=User.objects.none(), required=False)
     level = forms.ChoiceField(label=_("Access"), choices=Level.choices, initial=Level.SUMMARY)
     justification = forms.CharField(
         label=_("Justification"),
@@ -156,7 +173,7 @@ class RevokeForm(forms.Form):
 
 
 class ReleaseForm(forms.ModelForm):
-    agencies = forms.ModelMultipleChoiceField(
+    agencies = AgenciesChoiceField(
         label=_("Agencies the survivor agreed to share with"),
         queryset=Membership.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -207,8 +224,8 @@ class DecideForm(forms.Form):
 
 
 class InvolvedAgencyForm(forms.Form):
-    membership = forms.ModelChoiceField(label=_("Agency"), queryset=Membership.objects.none())
-    contact = forms.ModelChoiceField(label=_("Contact person"), queryset=User.objects.none(), required=False)
+    membership = AgencyChoiceField(label=_("Agency"), queryset=Membership.objects.none())
+    contact = PersonChoiceField(label=_("Contact person"), queryset=User.objects.none(), required=False)
     role = forms.CharField(label=_("Role in the case"), max_length=200, required=False)
 
     def __init__(self, *args, memberships=None, people=None, **kwargs):
