@@ -276,6 +276,10 @@ def rural_tribal_measure(taskforce: TaskForce, today: date) -> health.Measure:
         .annotate(n=Count("person", distinct=True))
     )
     status = health.GOOD if rural and tribal else health.WARN if rural or tribal else health.BAD
+    trend = []
+    for label, _first, last in health.months_back(today, 6):
+        serving = members_on(taskforce, last).filter(Q(agency__is_rural=True) | Q(agency__is_tribal=True))
+        trend.append((label, serving.count()))
     return health.Measure(
         key="members.rural_tribal",
         label=_("Rural and tribal participation"),
@@ -283,6 +287,8 @@ def rural_tribal_measure(taskforce: TaskForce, today: date) -> health.Measure:
         status=status,
         target=_("agencies serving the rural and tribal communities of the region"),
         summary=_("active agencies; resources are scarcest there"),
+        trend=trend,
+        trend_label=_("Member agencies serving rural or tribal communities, by month"),
         link=reverse("members:onboard", args=[taskforce.slug]),
         link_label=_("Invite an agency"),
         table=health.Table(

@@ -266,6 +266,7 @@ def test_rural_and_tribal_participation(cast):
     m = measure(cast.taskforce, "members.rural_tribal")
     assert (m.value, m.status) == ("1 rural · 0 tribal", health.WARN)
     assert m.table.rows == [["Sheriff's Office", "Yes", "No", 1]]
+    assert [value for _label, value in m.trend] == [0, 0, 0, 0, 0, 1]
     services.agency_update(agency=cast.agency_b.agency, actor=cast.admin, is_tribal=True)
     assert measure(cast.taskforce, "members.rural_tribal").status == health.GOOD
 
