@@ -34,13 +34,17 @@ def can_facilitate(user: Any, meeting: Meeting) -> bool:
 
 
 def can_see_item(user: Any, item: AgendaItem, *, facilitating: bool) -> bool:
-    """Restricted items: the facilitators and coordinators, the people named on the item, and whoever the
-    cases app says may see a case under review."""
-    if item.item_type == ItemType.CASE_REVIEW and (check := hooks.case_item_access()) is not None:
-        if check(user, item):
-            return True
+    """Whether this person may see the item's title and content.
+
+    An item brought from a case (source "cases.*") is decided by the cases app alone, facilitators
+    included: only those with access to that case see it. Other restricted items: the facilitators and
+    coordinators, the presenter, the submitter and the people named on the item.
+    """
+    check = hooks.case_item_access()
+    if check is not None and item.item_type == ItemType.CASE_REVIEW and item.source_type.startswith("cases."):
+        return bool(check(user, item))
     if not item.is_restricted:
-        return item.item_type != ItemType.CASE_REVIEW or hooks.case_item_access() is None or facilitating
+        return True
     if facilitating:
         return True
     uid = getattr(user, "pk", None)

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from meetings.models import Frequency, ItemType, Meeting, Tier
-from members.models import Membership, MembershipStatus, User
+from members.models import Membership, MembershipStatus, Subcommittee, User
 from taskforce.models import TIME_ZONE_CHOICES, TaskForce
 
 
@@ -199,7 +199,10 @@ class ActionItemForm(forms.Form):
     title = forms.CharField(label=_("Action"), max_length=300)
     owner_person = PersonChoice(label=_("Owner (person)"), queryset=User.objects.none(), required=False)
     owner_membership = forms.ModelChoiceField(
-        label=_("or owner (agency / subcommittee)"), queryset=Membership.objects.none(), required=False
+        label=_("or owner (agency)"), queryset=Membership.objects.none(), required=False
+    )
+    owner_subcommittee = forms.ModelChoiceField(
+        label=_("or owner (subcommittee)"), queryset=Subcommittee.objects.none(), required=False
     )
     due_on = forms.DateField(label=_("Due"), widget=DATE, required=False)
     report_back_meeting = forms.ModelChoiceField(
@@ -214,6 +217,7 @@ class ActionItemForm(forms.Form):
             Membership.objects.filter(taskforce=tf).exclude(status=MembershipStatus.WITHDRAWN).select_related("agency")
         )
         self.fields["owner_membership"].label_from_instance = lambda m: m.agency.name
+        self.fields["owner_subcommittee"].queryset = Subcommittee.objects.filter(taskforce=tf)
         # Not sliced: a ModelChoiceField validates with .get() on the queryset.
         self.fields["report_back_meeting"].queryset = Meeting.objects.filter(
             taskforce=tf,
@@ -224,8 +228,8 @@ class ActionItemForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("owner_person") and not cleaned.get("owner_membership"):
-            self.add_error("owner_person", _("Name an owner: a person or an agency."))
+        if not any(cleaned.get(key) for key in ("owner_person", "owner_membership", "owner_subcommittee")):
+            self.add_error("owner_person", _("Name an owner: a person, an agency or a subcommittee."))
         return cleaned
 
 

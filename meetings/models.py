@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from members.models import Membership
+from members.models import Membership, Subcommittee
 from taskforce.models import TIME_ZONE_CHOICES, TaskForce
 
 
@@ -312,6 +312,9 @@ class ActionItem(models.Model):
     owner_membership = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("owner agency")
     )
+    owner_subcommittee = models.ForeignKey(
+        Subcommittee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("subcommittee")
+    )
     due_on = models.DateField(_("due"), null=True, blank=True)
     report_back_meeting = models.ForeignKey(
         Meeting, null=True, blank=True, on_delete=models.SET_NULL, related_name="report_backs"
@@ -324,7 +327,10 @@ class ActionItem(models.Model):
         ordering = ["due_on", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(owner_person__isnull=False) | Q(owner_membership__isnull=False), name="action_has_owner"
+                condition=Q(owner_person__isnull=False)
+                | Q(owner_membership__isnull=False)
+                | Q(owner_subcommittee__isnull=False),
+                name="action_has_owner",
             )
         ]
 
@@ -335,6 +341,8 @@ class ActionItem(models.Model):
     def owner_label(self) -> str:
         if self.owner_person_id:
             return self.owner_person.full_name
+        if self.owner_subcommittee_id:
+            return f"{self.owner_subcommittee.name} (subcommittee)"
         return self.owner_membership.agency.name if self.owner_membership_id else ""
 
     @property

@@ -33,7 +33,7 @@ from meetings.models import (
     Series,
     Tier,
 )
-from members.models import Membership, MembershipStatus, User
+from members.models import Membership, MembershipStatus, Subcommittee, User
 from taskforce import agenda, audit, notifications, permissions
 from taskforce.models import TaskForce
 from taskforce.services import StaleEdit
@@ -720,12 +720,16 @@ def action_item_create(
     title: str,
     owner_person: User | None = None,
     owner_membership: Membership | None = None,
+    owner_subcommittee: Subcommittee | None = None,
     due_on: date | None = None,
     report_back_meeting: Meeting | None = None,
     agenda_item: AgendaItem | None = None,
 ) -> ActionItem:
-    if owner_person is None and owner_membership is None:
-        raise MeetingError(_("An action item needs an owner: a person or an agency."))
+    if owner_person is None and owner_membership is None and owner_subcommittee is None:
+        raise MeetingError(_("An action item needs an owner: a person, an agency or a subcommittee."))
+    for owner in (owner_membership, owner_subcommittee):
+        if owner is not None and owner.taskforce_id != meeting.taskforce_id:
+            raise MeetingError(_("The owner must belong to this task force."))
     if report_back_meeting is not None and report_back_meeting.taskforce_id != meeting.taskforce_id:
         raise MeetingError(_("The report-back meeting must belong to this task force."))
     minutes = Minutes.objects.filter(meeting=meeting).first()
@@ -738,6 +742,7 @@ def action_item_create(
         title=title,
         owner_person=owner_person,
         owner_membership=owner_membership,
+        owner_subcommittee=owner_subcommittee,
         due_on=due_on,
         report_back_meeting=report_back_meeting,
         created_by=actor,
@@ -850,6 +855,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _from_case(item: AgendaItem) -> bool:
+    return item.item_type == ItemType.CASE_REVIEW and item.source_type.startswith("cases.")
+
+
 def minutes_record(minutes: Minutes, edition: str) -> dict[str, Any]:
     """The content of one edition as plain data: what the PDF shows and what the seal covers.
 
@@ -859,17 +868,19 @@ def minutes_record(minutes: Minutes, edition: str) -> dict[str, Any]:
         return minutes.sealed_general if edition == GENERAL else minutes.sealed_restricted
     meeting = minutes.meeting
     include_restricted = edition == RESTRICTED
+    # A case brought from the cases app is minuted in its case file (CaseReview), where its own access rules
+    # hold; the minutes record only that it was reviewed.
     items = [
         {
             "position": index,
-            "title": item.title,
+            "title": _("Case review (recorded in the case file)") if _from_case(item) else item.title,
             "type": item.get_item_type_display(),
             "tier": item.tier,
             "presenter": item.presenter.full_name if item.presenter_id else "",
             "planned_minutes": item.planned_minutes,
             "actual_minutes": round(item.actual_seconds / 60),
-            "notes": item.notes,
-            "decisions": item.decisions,
+            "notes": "" if _from_case(item) else item.notes,
+            "decisions": "" if _from_case(item) else item.decisions,
         }
         for index, item in enumerate(agenda_items(meeting), start=1)
         if include_restricted or not item.is_restricted
@@ -884,7 +895,9 @@ def minutes_record(minutes: Minutes, edition: str) -> dict[str, Any]:
             "restricted": action.is_restricted,
         }
         for action in ActionItem.objects.filter(meeting=meeting)
-        .select_related("owner_person", "owner_membership__agency", "report_back_meeting", "agenda_item")
+        .select_related(
+            "owner_person", "owner_membership__agency", "owner_subcommittee", "report_back_meeting", "agenda_item"
+        )
         .order_by("pk")
         if include_restricted or not action.is_restricted
     ]

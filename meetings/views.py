@@ -278,7 +278,9 @@ def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "circulations": meeting.circulations.select_related("circulated_by")[:5],
         "pending_changes": any(row["item"].changed_in_version > meeting.agenda_version for row in rows),
         "minutes": Minutes.objects.filter(meeting=meeting).first(),
-        "action_items": meeting.action_items.select_related("owner_person", "owner_membership__agency", "agenda_item"),
+        "action_items": meeting.action_items.select_related(
+            "owner_person", "owner_membership__agency", "owner_subcommittee", "agenda_item"
+        ),
         "invitee_count": len(services.invitees(meeting)),
     }
     return render(request, "meetings/detail.html", context)
@@ -513,7 +515,9 @@ def run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         context["notes_form"] = NotesForm(initial={"notes": current_item.notes, "decisions": current_item.decisions})
     context["guest_form"] = GuestForm(prefix="guest")
     context["action_form"] = ActionItemForm(meeting=meeting, prefix="action")
-    context["action_items"] = meeting.action_items.select_related("owner_person", "owner_membership__agency")
+    context["action_items"] = meeting.action_items.select_related(
+        "owner_person", "owner_membership__agency", "owner_subcommittee"
+    )
     # The approval of the previous minutes is an item of this meeting: approve from the live view.
     context["approval_minutes"] = None
     if current_item and current_item.item_type == ItemType.MINUTES_APPROVAL and current_item.source_id.isdigit():
@@ -733,7 +737,9 @@ def minutes_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if record.is_locked:
         messages.info(request, _("These minutes are approved and locked."))
         return redirect("meetings:minutes", slug, pk)
-    items = services.agenda_items(meeting)
+    items = [
+        item for item in services.agenda_items(meeting) if access.can_see_item(request.user, item, facilitating=True)
+    ]
     form = MinutesForm(
         request.POST or None,
         initial={"version": record.version, "summary": record.summary, "restricted_summary": record.restricted_summary},
@@ -787,7 +793,9 @@ def minutes_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "items": items,
             "stale": stale,
             "action_form": ActionItemForm(meeting=meeting, prefix="action"),
-            "action_items": meeting.action_items.select_related("owner_person", "owner_membership__agency"),
+            "action_items": meeting.action_items.select_related(
+                "owner_person", "owner_membership__agency", "owner_subcommittee"
+            ),
         },
     )
 

@@ -170,7 +170,7 @@ def test_a_meeting_from_agenda_call_to_minutes_pdf(browser_settings, live_server
         expect(fred.locator(".live-title")).to_contain_text("Runaway youth protocol update")
         fred.locator("#actions details summary").click() if not fred.locator("#actions details[open]").count() else None
         fred.get_by_label(label("Action")).fill("Circulate the revised runaway protocol to all agencies")
-        fred.get_by_label(label("or owner (agency / subcommittee)")).select_option(label="Child Advocacy Center")
+        fred.get_by_label(label("or owner (agency)")).select_option(label="Child Advocacy Center")
         fred.get_by_label(label("Due")).fill((timezone.localdate() + timedelta(days=21)).isoformat())
         fred.get_by_role("button", name="Record action item").click()
         expect(fred.get_by_text("Action item recorded.")).to_be_visible()

@@ -376,3 +376,16 @@ def test_notification_kinds_are_registered():
         services.FEEDBACK,
     ):
         assert notifications.is_registered(kind)
+
+
+def test_a_subcommittee_can_own_an_action_item(cast, meeting):
+    from members.models import Subcommittee
+
+    committee = Subcommittee.objects.create(taskforce=cast.taskforce, name="Hotel outreach", charge="Reach hotels")
+    action = services.action_item_create(
+        meeting=meeting, actor=cast.facilitator, title="Train hotel staff", owner_subcommittee=committee
+    )
+    assert action.owner_label == "Hotel outreach (subcommittee)"
+    other = Subcommittee.objects.create(taskforce=cast.other_taskforce, name="Lake", charge="x")
+    with pytest.raises(services.MeetingError):
+        services.action_item_create(meeting=meeting, actor=cast.facilitator, title="x", owner_subcommittee=other)

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from icalendar import Calendar
 from pypdf import PdfReader
 
@@ -167,15 +168,22 @@ def test_the_case_hook_decides_case_review_items(cast, client_for, meeting):
         title="Case 9 review",
         item_type=ItemType.CASE_REVIEW,
         tier="restricted",
+        source_type="cases.case",
+        source_id="9",
     )
+    # The cases app registers its own hooks at start-up; put them back afterwards.
+    previous = hooks.case_item_access(), hooks.case_item_renderer()
     try:
         hooks.register_case_item_access(lambda user, it: user.pk == cast.member_b.pk and it.pk == item.pk)
-        hooks.register_case_item_renderer(lambda request, it: "<p>case partial</p>")
-        assert "Case 9 review" in client_for(cast.member_b).get(url("detail", meeting)).content.decode()
+        hooks.register_case_item_renderer(lambda request, it: mark_safe("<p>case partial</p>"))  # noqa: S308
+        page = client_for(cast.member_b).get(url("detail", meeting)).content.decode()
+        assert "Case 9 review" in page and "<p>case partial</p>" in page
         assert "Case 9 review" not in client_for(cast.liaison_b).get(url("detail", meeting)).content.decode()
+        # The case decides, facilitators included: Fred has no access to case 9.
+        assert "Case 9 review" not in client_for(cast.facilitator).get(url("detail", meeting)).content.decode()
     finally:
-        hooks.register_case_item_access(None)
-        hooks.register_case_item_renderer(None)
+        hooks.register_case_item_access(previous[0])
+        hooks.register_case_item_renderer(previous[1])
 
 
 def _run_meeting(cast, client, meeting):
