@@ -902,19 +902,24 @@ def executed_pdf(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return pdf_response(bytes(version.executed_pdf), f"{taskforce.slug}-mou-{mou.pk}-{version.label}-executed.pdf")
 
 
-HASH_IN_TEXT = re.compile(r"\b([0-9a-f]{64})\b")
+HEX_RUN = re.compile(r"[0-9a-f](?:\s*[0-9a-f]){63,}")
 
 
 def _hashes_in_pdf(data: bytes) -> set[str]:
+    """Every 64-hex-digit window of the PDF's text: the printed hash may wrap across lines or table cells."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        text = "".join(page.extract_text() or "" for page in reader.pages[:50])
+        text = "\n".join(page.extract_text() or "" for page in reader.pages[:50])
     except (PdfReadError, ValueError, TypeError, KeyError, OSError):
         return set()
-    return set(HASH_IN_TEXT.findall(re.sub(r"\s+", "", text)))
+    found: set[str] = set()
+    for run in HEX_RUN.findall(text.lower()):
+        digits = re.sub(r"\s+", "", run)
+        found.update(digits[i : i + 64] for i in range(len(digits) - 63))
+    return found
 
 
 @login_required

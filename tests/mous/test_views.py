@@ -301,6 +301,11 @@ def test_the_executed_pdf_and_verification(cast, client_for, signing):
     signing.refresh_from_db()
     body = client_for(cast.liaison_a).post(verify, {"sha256": signing.executed_version.sha256}).content.decode()
     assert "This matches" in body
+    # A copy that is not byte-identical is recognised by the document hash printed in it, and told apart.
+    copy = io.BytesIO(pdf + b"\n% saved again by another program\n")
+    copy.name = "copy.pdf"
+    body = client_for(cast.liaison_b).post(verify, {"pdf": copy}).content.decode()
+    assert "This matches" in body and "the file itself differs" in body
     body = client_for(cast.liaison_a).post(verify, {"sha256": "a" * 64}).content.decode()
     assert "No match" in body
     # Someone who cannot see the agreement learns nothing from its hash.
