@@ -36,6 +36,7 @@ class RosterRow:
     organization: str
     person: Any
     may_take_part: bool
+    attended: bool = False
 
 
 def review_roster(case: Case, item: Any) -> list[RosterRow]:
@@ -48,7 +49,9 @@ def review_roster(case: Case, item: Any) -> list[RosterRow]:
         Attendance.objects.filter(meeting_id=item.meeting_id).select_related("person").order_by("organization", "name")
     )
     return [
-        RosterRow(row.name, row.organization, row.person, bool(row.person_id and row.person_id in eligible))
+        RosterRow(
+            row.name, row.organization, row.person, bool(row.person_id and row.person_id in eligible), row.attended
+        )
         for row in rows
     ]
 

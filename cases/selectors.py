@@ -98,6 +98,37 @@ def access_log(case: Case):
     from taskforce.models import AuditEvent
 
     # From its creation on: should an id ever be reused, a deleted case's trail does not follow it.
-    return AuditEvent.objects.filter(
-        object_type="cases.case", object_id=str(case.pk), at__gte=case.created_at
-    ).select_related("actor")
+    about_it = Q(object_type="cases.case", object_id=str(case.pk))
+    # A 404 is recorded without the object (it was not shown): find it by the id that was asked for.
+    refused = Q(action="access.not_found", detail__model="cases.case", detail__lookup__pk=str(case.pk))
+    return (
+        AuditEvent.objects.filter(about_it | refused, at__gte=case.created_at)
+        .select_related("actor")
+        .order_by("-at", "-id")
+    )
+
+
+ACTION_LABELS = {
+    "case.created": "Opened the case",
+    "case.viewed": "Viewed",
+    "case.updated": "Edited",
+    "case.history_viewed": "Viewed the history",
+    "case.exported": "Exported",
+    "case.granted": "Shared",
+    "case.revoked": "Revoked access",
+    "case.share_refused": "Share refused",
+    "case.grant_expired": "Access expired",
+    "case.release_recorded": "Recorded a release",
+    "case.release_revoked": "Revoked a release",
+    "case.release_expired": "Release expired",
+    "case.access_requested": "Requested access",
+    "case.access_approved": "Approved a request",
+    "case.access_declined": "Declined a request",
+    "case.agency_set": "Set an involved agency",
+    "case.review_saved": "Saved a review",
+    "case.follow_up_added": "Added a follow-up",
+    "case.follow_up_status": "Updated a follow-up",
+    "case.proposed_for_review": "Put on a meeting agenda",
+    "access.not_found": "Refused (not found)",
+    "access.forbidden": "Refused (forbidden)",
+}

@@ -243,6 +243,8 @@ def access_log(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     case, perms = _case(request, taskforce, pk, MANAGE)
     page = Paginator(selectors.access_log(case), 50).get_page(request.GET.get("page"))
+    for event in page.object_list:
+        event.label = selectors.ACTION_LABELS.get(event.action, event.action)
     return render(
         request, "cases/access_log.html", {"taskforce": taskforce, "case": case, "page": page, **_flags(perms)}
     )
@@ -453,7 +455,11 @@ def review_edit(request: HttpRequest, slug: str, pk: int, review_pk: int | None 
     item = None if review else _review_item(request, case)
     initial = {"version": review.version} if review else {}
     if item is not None:
-        initial["participants"] = [row.person for row in review_roster(case, item) if row.may_take_part]
+        initial["held_on"] = item.meeting.local_start.date()
+        roster = [row for row in review_roster(case, item) if row.may_take_part]
+        # Those in the room once attendance is taken; until then everyone invited who may take part.
+        present = [row for row in roster if row.attended]
+        initial["participants"] = [row.person for row in (present or roster)]
     if review:
         initial |= {
             "held_on": review.held_on,

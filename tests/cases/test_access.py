@@ -44,3 +44,13 @@ def test_anonymous_is_sent_to_sign_in(world, client):
     response = client.get(detail(world))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_the_lead_liaison_sees_who_looked_and_who_was_refused(cast, world, client_for):
+    client_for(cast.liaison_a).get(detail(world))
+    client_for(cast.outsider).get(detail(world))  # another task force: refused at the task force
+    client_for(cast.admin).get(detail(world))  # refused at the case
+    log = reverse("cases:access_log", kwargs={"slug": world.case.taskforce.slug, "pk": world.case.pk})
+    body = client_for(cast.liaison_b).get(log).content.decode()
+    assert "Larry Liaison" in body and "Viewed" in body
+    assert "Ada Admin" in body and "Refused (not found)" in body
