@@ -356,3 +356,64 @@ def test_script_in_a_clause_is_text_in_every_page(cast, client_for, mou):
         body = client.get(page).content.decode()
         assert "<script>alert" not in body and "<b onmouseover" not in body, page
         assert "&lt;script&gt;" in body, page
+
+
+def test_the_coordinator_starts_from_a_copy_of_an_earlier_agreement(cast, client_for, circulated):
+    response = client_for(cast.coordinator).post(
+        reverse("mous:create", args=[cast.taskforce.slug]),
+        {"title": "Copy of Harbor", "parties": [cast.agency_a.pk], "start_from": str(circulated.pk)},
+    )
+    copy = Mou.objects.get(title="Copy of Harbor")
+    assert response.status_code == 302 and copy.copied_from == circulated
+    assert copy.clauses.count() == circulated.latest_version.clauses.count()
+
+
+def test_settings_term_and_parties(cast, client_for, mou):
+    response = client_for(cast.coordinator).post(
+        url("edit", mou),
+        {
+            "title": "Renamed",
+            "effective_on": "2027-01-01",
+            "expires_on": "2028-12-31",
+            "reminder_delay_days": 3,
+            "parties": [cast.agency_a.pk],
+        },
+    )
+    assert response.status_code == 302
+    mou.refresh_from_db()
+    assert mou.title == "Renamed" and mou.reminder_delay_days == 3 and str(mou.expires_on) == "2028-12-31"
+    assert list(mou.parties.values_list("membership", flat=True)) == [cast.agency_a.pk]
+    assert client_for(cast.liaison_b).get(url("detail", mou)).status_code == 404
+    bad = client_for(cast.coordinator).post(
+        url("edit", mou),
+        {"title": "X", "effective_on": "2027-01-01", "expires_on": "2026-01-01", "reminder_delay_days": 5},
+    )
+    assert "must expire after it takes effect" in bad.content.decode()
+
+
+def test_routing_an_approver_then_approving_from_the_page(cast, client_for, circulated):
+    party_b = circulated.parties.get(membership=cast.agency_b)
+    response = client_for(cast.coordinator).post(
+        url("routing", circulated, party_b.pk),
+        {"approver_1": cast.member_b.pk, "copied": [cast.facilitator.pk], "signing_in_order": "on"},
+    )
+    assert response.status_code == 302
+    client_for(cast.coordinator).post(url("send", circulated))
+    circulated.refresh_from_db()
+    approval = step_for(circulated, cast.member_b)
+    assert step_for(circulated, cast.liaison_b).status == RequestStatus.WAITING
+    page = client_for(cast.liaison_b).get(url("request", circulated, step_for(circulated, cast.liaison_b).pk))
+    assert "approvers review this version first" in page.content.decode()
+    response = client_for(cast.member_b).post(url("approve", circulated, approval.pk))
+    assert response.status_code == 302
+    assert step_for(circulated, cast.liaison_b).status == RequestStatus.SENT
+
+
+def test_renewal_from_the_page(cast, client_for, signing):
+    sign(signing, cast.liaison_a)
+    sign(signing, cast.liaison_b)
+    response = client_for(cast.coordinator).post(url("renew", signing), {"expires_on": "2030-06-30"})
+    assert response.status_code == 302 and response["Location"] == url("draft", signing)
+    signing.refresh_from_db()
+    assert signing.renewal_of_id == signing.executed_version_id and str(signing.expires_on) == "2030-06-30"
+    assert client_for(cast.liaison_a).post(url("renew", signing)).status_code == 403
