@@ -592,7 +592,15 @@ def routing(request: HttpRequest, slug: str, pk: int, party_pk: int) -> HttpResp
     taskforce = permissions.taskforce_for(request, slug)
     mou = _mou(request, taskforce, pk, "mous.manage_mou")
     party = _child(request, mou, MouParty.objects.filter(mou=mou).select_related("membership__agency"), pk=party_pk)
-    people = User.objects.filter(taskforce_roles__taskforce=taskforce, is_active=True).distinct().order_by("full_name")
+    # People of the agency itself (legal review, a deputy) and the coordinators: all of them can open the MOU.
+    people = (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(agency=party.membership.agency, taskforce_roles__taskforce=taskforce) | Q(groups=taskforce.coordinators)
+        )
+        .distinct()
+        .order_by("full_name")
+    )
     approvers = [r.user for r in party.recipients.filter(role=RecipientRole.APPROVER)]
     initial = {
         "approver_1": approvers[0] if approvers else None,
