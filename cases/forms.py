@@ -96,7 +96,11 @@ class CaseForm(forms.ModelForm):
 
 
 class CaseFilterForm(forms.Form):
-    q = forms.CharField(label=_("Number or label"), required=False)
+    q = forms.CharField(
+        label=_("Number or label"),
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
     status = forms.ChoiceField(label=_("Status"), choices=[("", _("Any"))] + CaseStatus.choices, required=False)
     trafficking_type = forms.ChoiceField(
         label=_("Type"), choices=[("", _("Any"))] + TraffickingType.choices, required=False

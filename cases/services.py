@@ -565,8 +565,12 @@ def review_save(
     agenda_item: Any = None,
     request: HttpRequest | None = None,
 ) -> CaseReview:
-    """Save the review record; held under a case-review agenda item, it also fills that item's notes, which
-    the meetings app prints in the restricted minutes only (the item is restricted, its title says nothing)."""
+    """Save the review record, linked to the case-review agenda item it was held under.
+
+    The record stays here, encrypted, under the case's own access rules: the meetings app's restricted
+    minutes say only that the case was reviewed and where the record is ("recorded in the case file"),
+    because every facilitator reads those minutes and approval seals them as plain JSON.
+    """
     if review is None:
         if agenda_item is not None and not is_review_item_for(agenda_item, case):
             raise ValueError("that agenda item is not this case's review")
@@ -588,7 +592,6 @@ def review_save(
     review.save()
     review.participants.set(list(participants))
     review.recommendations.set([r for r in recommendations if r.taskforce_id == case.taskforce_id])
-    _write_minutes(review, actor)
     audit.record("case.review_saved", actor=actor, obj=case, request=request, review=review.pk)
     return review
 
@@ -603,33 +606,10 @@ def is_review_item_for(item: Any, case: Case) -> bool:
     )
 
 
-def minutes_text(review: CaseReview) -> str:
-    """What the restricted minutes say of a review: the pseudonymous label, never identifying details."""
-    from django.template.loader import render_to_string
-
-    return render_to_string("cases/minutes_review.txt", {"review": review, "case": review.case}).strip()
-
-
-def _write_minutes(review: CaseReview, actor: Any) -> None:
-    if review.agenda_item_id is None:
-        return
-    from meetings import services as meetings_services
-    from meetings.models import AgendaItem
-
-    item = AgendaItem.objects.filter(pk=review.agenda_item_id).first()
-    if item is None or not item.is_restricted:
-        return  # never write a review into an item the general minutes would print
-    try:
-        meetings_services.item_record(item=item, actor=actor, notes=minutes_text(review), decisions=item.decisions)
-    except meetings_services.MeetingError:
-        pass  # approved minutes are sealed: the case keeps the newer record, the minutes the approved one
-
-
 @transaction.atomic
 def follow_up_add(*, review: CaseReview, actor: Any, task: str, owner: User, due_on: date, request=None) -> FollowUp:
     follow_up = FollowUp.objects.create(review=review, case=review.case, task=task, owner=owner, due_on=due_on)
     _schedule_follow_up(follow_up)
-    _write_minutes(review, actor)
     audit.record("case.follow_up_added", actor=actor, obj=review.case, request=request, follow_up=follow_up.pk)
     return follow_up
 

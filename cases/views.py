@@ -11,12 +11,14 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cases import selectors, services
@@ -42,6 +44,7 @@ from cases.models import (
     FollowUp,
     Recommendation,
     Release,
+    RiskFlag,
 )
 from cases.review import review_roster
 from members.models import Membership, MembershipStatus, User
@@ -227,15 +230,50 @@ def case_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 def case_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
-    case, perms = _case(request, taskforce, pk, FULL)
+    case, perms = _case(request, taskforce, pk)
+    # Who changed which fields is for anyone who may see the case; the values only with full access.
+    with_values = FULL in perms
     changes = []
     for change in case.changes.select_related("actor"):
-        values = json.loads(change.values) if change.values else {}
-        changes.append({"change": change, "values": values})
+        values = json.loads(change.values) if with_values and change.values else {}
+        rows = [(_field_label(name), _shown(name, old), _shown(name, new)) for name, (old, new) in values.items()]
+        if not with_values:
+            rows = [(_field_label(name), None, None) for name in change.fields]
+        label = CHANGE_LABELS.get(change.action, change.action.replace("_", " ").capitalize())
+        changes.append({"change": change, "label": label, "rows": rows})
     audit.record("case.history_viewed", request=request, obj=case)
     return render(
         request, "cases/history.html", {"taskforce": taskforce, "case": case, "changes": changes, **_flags(perms)}
     )
+
+
+CHANGE_LABELS = {
+    "created": _lazy("Opened"),
+    "updated": _lazy("Edited"),
+    "agency_added": _lazy("Involved agency added"),
+    "agency_updated": _lazy("Involved agency updated"),
+}
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(Case._meta.get_field(name).verbose_name).capitalize()
+    except FieldDoesNotExist:  # e.g. "involved_agency"
+        return name.replace("_", " ").capitalize()
+
+
+def _shown(name: str, value):
+    """A history value as the case page shows it: choice labels, not codes."""
+    if value is None or value == "":
+        return None
+    if name == "risk_flags":
+        labels = dict(RiskFlag.choices)
+        return ", ".join(str(labels.get(flag, flag)) for flag in value) or None
+    try:
+        choices = dict(Case._meta.get_field(name).choices or ())
+    except FieldDoesNotExist:
+        choices = {}
+    return str(choices.get(value, value))
 
 
 @login_required

@@ -48,7 +48,7 @@ def case_rows(Row, in_harbor, harbor_managers) -> dict[str, Any]:  # noqa: N803 
         "cases:recommendations": Row(_harbor, "GET", harbor_managers()),
         "cases:detail": Row(_case, "GET", summary),
         "cases:request_access": Row(_case, "GET", summary),
-        "cases:history": Row(_case, "GET", full),
+        "cases:history": Row(_case, "GET", summary),  # values shown with full access only
         "cases:review_pdf": Row(_case, "GET", full),
         "cases:review_new": Row(_case, "GET", contribute),
         "cases:review_edit": Row(_with("review", "review_pk"), "GET", contribute),

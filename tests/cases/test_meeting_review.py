@@ -78,7 +78,7 @@ def test_the_roster_marks_who_may_take_part(cast, meeting, sheriff_case):
     assert roster[cast.facilitator] is False and roster[cast.coordinator] is False
 
 
-def test_the_review_goes_to_the_restricted_minutes_only(cast, meeting, sheriff_case):
+def test_the_restricted_minutes_point_to_the_review_which_stays_in_the_case_file(cast, meeting, sheriff_case):
     item = propose(cast, sheriff_case)
     record = services.review_save(
         case=sheriff_case, actor=cast.liaison_a, held_on=timezone.localdate(), participants=[cast.liaison_a],
@@ -91,8 +91,13 @@ def test_the_review_goes_to_the_restricted_minutes_only(cast, meeting, sheriff_c
     minutes = meetings.minutes_draft(meeting=meeting, actor=cast.facilitator)
     restricted = str(meetings.minutes_record(minutes, meetings.RESTRICTED))
     general = str(meetings.minutes_record(minutes, meetings.GENERAL))
-    assert "Recruiter identified" in restricted and "Subpoena hotel records" in restricted
-    assert "Recruiter identified" not in general and "SO-77" not in general and "Wren" not in general
+    assert "Case review (recorded in the case file)" in restricted
+    assert "Case review" not in general and "1 restricted" not in general
+    for edition in (restricted, general):  # the narrative never leaves the encrypted case file
+        assert "Recruiter identified" not in edition and "Subpoena" not in edition
+        assert "SO-77" not in edition and "Wren" not in edition
+    item.refresh_from_db()
+    assert item.notes == "" and record.agenda_item == item and record.meeting == meeting
     assert isinstance(minutes, Minutes)
 
 

@@ -106,7 +106,7 @@ def test_an_expired_release_ends_its_access_on_the_next_sweep(cast, world):
 
 def test_revoking_a_grant_ends_access_now(cast, world, client_for):
     services.grant_revoke(grant=world.grant, actor=cast.liaison_b, reason="Investigation closed")
-    response = client_for(cast.liaison_a).get(url("history", world.case))
+    response = client_for(cast.liaison_a).get(url("review_pdf", world.case))
     assert response.status_code == 403
     assert AuditEvent.objects.filter(action="access.forbidden", actor=cast.liaison_a).exists()
 
@@ -118,7 +118,7 @@ def test_model_level_permissions_never_widen_access(cast, world, client_for):
     cast.admin.user_permissions.add(*every)
 
     assert perms(cast.coordinator, world.case) == {"view_case"}
-    assert client_for(cast.coordinator).get(url("history", world.case)).status_code == 403
+    assert client_for(cast.coordinator).get(url("review_pdf", world.case)).status_code == 403
     assert client_for(cast.admin).get(url("detail", world.case)).status_code == 404
     assert not selectors.visible_cases(cast.admin, cast.taskforce).exists()
     other = make_case(cast, number="LE-2", lead=cast.agency_a, actor=cast.liaison_a, confidentiality="restricted")
