@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from meetings import access, services
-from meetings.models import FeedbackReceipt, Meeting
+from meetings.models import AgendaItem, FeedbackReceipt, ItemStatus, Meeting
 from taskforce.dashboard import Card
 from taskforce.models import TaskForce
 
@@ -19,10 +19,17 @@ def meeting_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
         and not FeedbackReceipt.objects.filter(meeting=last, person=request.user).exists()
         and last.attendance.filter(person=request.user, status__in=["present", "guest"]).exists()
     )
+    can_schedule = access.can_schedule(request.user, taskforce)
+    waiting = (
+        AgendaItem.objects.filter(meeting=upcoming, status=ItemStatus.PROPOSED).count()
+        if upcoming and can_schedule
+        else 0
+    )
     context = {
+        "waiting": waiting,
         "meeting": upcoming,
         "call_state": upcoming.call_state() if upcoming else None,
-        "can_schedule": access.can_schedule(request.user, taskforce),
+        "can_schedule": can_schedule,
         "last": last,
         "feedback_due": feedback_due,
     }

@@ -359,3 +359,11 @@ def test_the_next_meeting_approves_the_minutes_from_its_live_view(cast, client_f
 def test_the_dashboard_shows_the_next_meeting(cast, client_for, meeting):
     body = client_for(cast.member_b).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug])).content.decode()
     assert "Next meeting" in body and url("detail", meeting) in body
+
+
+def test_the_dashboard_tells_the_facilitator_about_waiting_proposals(cast, client_for, meeting):
+    with time_machine.travel(meeting.starts_at - timedelta(days=5)):
+        services.item_submit(meeting=meeting, actor=cast.member_b, title="Runaway trends")
+        dashboard = reverse("taskforce:dashboard", args=[cast.taskforce.slug])
+        assert "1 proposed item waits for your decision" in client_for(cast.facilitator).get(dashboard).content.decode()
+        assert "waits for your decision" not in client_for(cast.member_b).get(dashboard).content.decode()
