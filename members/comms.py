@@ -574,6 +574,28 @@ def document_update(
     return document
 
 
+@transaction.atomic
+def document_delete(*, document: LibraryDocument, actor: Any) -> None:
+    """Remove a document and every version's file (a wrong upload must be retractable); audited with hashes."""
+    versions = list(document.versions.all())
+    audit.record(
+        "library.document_deleted",
+        actor=actor,
+        obj=document,
+        title=document.title,
+        versions=[{"number": v.number, "sha256": v.sha256, "file_name": v.file_name} for v in versions],
+    )
+    paths = [stored_path(version) for version in versions]
+    document.delete()
+
+    def unlink() -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    # Only once the rows are gone for good: a rolled-back delete keeps its files.
+    transaction.on_commit(unlink)
+
+
 # --- contact sheet -----------------------------------------------------------------------------------
 
 

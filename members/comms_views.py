@@ -15,7 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from members import comms
 from members.comms_forms import AnnouncementForm, DocumentForm, FolderForm, VersionForm
@@ -134,8 +134,21 @@ def announcement_detail(request: HttpRequest, slug: str, pk: int) -> HttpRespons
             "announcement": announcement,
             "agencies": announcement.agencies.select_related("agency"),
             "receipts": receipts,
+            "can_manage": comms.may_post(request.user, taskforce),
         },
     )
+
+
+@login_required
+@require_POST
+def announcement_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    announcement = comms.fetch_visible(request, comms.announcements_visible_to(request.user, taskforce), pk)
+    if not comms.may_post(request.user, taskforce):
+        permissions.deny(request, announcement, "taskforce.manage_work")
+    comms.announcement_delete(announcement=announcement, actor=request.user)
+    messages.success(request, _("Announcement withdrawn. Emails already sent cannot be recalled."))
+    return redirect("members:announcements", slug=taskforce.slug)
 
 
 # --- library -----------------------------------------------------------------------------------------
@@ -372,6 +385,18 @@ def version_new(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "section": "library",
         },
     )
+
+
+@login_required
+@require_POST
+def document_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    document = _document(request, taskforce, pk)
+    if not comms.may_post(request.user, taskforce):
+        permissions.deny(request, document, "taskforce.manage_work")
+    comms.document_delete(document=document, actor=request.user)
+    messages.success(request, _("Document and all its versions deleted."))
+    return redirect("members:library", slug=taskforce.slug)
 
 
 def _serve(request: HttpRequest, document: LibraryDocument, version: LibraryVersion) -> FileResponse:

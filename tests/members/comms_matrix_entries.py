@@ -55,15 +55,19 @@ def _version(cast) -> dict[str, Any]:
 def comms_rows(Row, in_harbor, harbor_managers, work_managers) -> dict[str, Any]:  # noqa: N803 - the matrix's own classes
     readers_of_b = in_harbor(200, liaison_a=404)
     managers_of_b = in_harbor(403, admin=200, coordinator=200, facilitator=200, liaison_a=404)
+    managers_of_b_post = in_harbor(403, admin=302, coordinator=302, facilitator=302, liaison_a=404)
     return {
         "members:announcements": Row(_harbor, "GET", in_harbor()),
         "members:announcement_new": Row(_harbor, "GET", work_managers()),
         "members:announcement": Row(_announcement, "GET", readers_of_b),
+        # POST only: those who post withdraw; Larry cannot tell it exists.
+        "members:announcement_delete": Row(_announcement, "POST", managers_of_b_post),
         "members:library": Row(_harbor, "GET", in_harbor()),
         "members:document_new": Row(_harbor, "GET", work_managers()),
         "members:folder_new": Row(_harbor, "GET", work_managers()),
         "members:document": Row(_document, "GET", readers_of_b),
         "members:document_edit": Row(_document, "GET", managers_of_b),
+        "members:document_delete": Row(_document, "POST", managers_of_b_post),
         "members:version_new": Row(_document, "GET", managers_of_b),
         "members:document_download": Row(_document, "GET", readers_of_b),
         "members:version_download": Row(_version, "GET", readers_of_b),

@@ -482,3 +482,31 @@ def test_the_list_filters_by_subcommittee_and_ignores_junk(cast):
     filtered = client.get(url, {"subcommittee": subcommittee.pk})
     assert b"News for all" in filtered.content and b"Elsewhere" not in filtered.content
     assert client.get(url, {"subcommittee": "'; drop"}).status_code == 200
+
+
+def test_deleting_a_document_removes_every_version_and_file(cast, django_capture_on_commit_callbacks):
+    document = add_document(cast)
+    comms.version_add(document=document, actor=cast.coordinator, upload=upload("v2.pdf", PDF_BYTES + b"%2"))
+    paths = [comms.stored_path(v) for v in document.versions.all()]
+    assert all(path.exists() for path in paths)
+    url = reverse("members:document_delete", args=[cast.taskforce.slug, document.pk])
+    assert _client(cast.member_b).post(url).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _client(cast.facilitator).post(url)
+    assert response.status_code == 302
+    assert not LibraryDocument.objects.filter(pk=document.pk).exists()
+    assert not any(path.exists() for path in paths)
+    event = AuditEvent.objects.get(action="library.document_deleted")
+    assert [v["number"] for v in event.detail["versions"]] == [2, 1]
+
+
+def test_withdrawing_an_announcement_cancels_its_unsent_emails(cast):
+    item = announce(cast, Tier.ALL_MEMBERS, send_email=True)
+    response = _client(cast.coordinator).post(
+        reverse("members:announcement_delete", args=[cast.taskforce.slug, item.pk])
+    )
+    assert response.status_code == 302
+    assert not Announcement.objects.filter(pk=item.pk).exists()
+    notifications.sweep()
+    assert mail.outbox == []
+    assert AuditEvent.objects.filter(action="announcement.deleted").exists()
