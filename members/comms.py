@@ -22,6 +22,8 @@ import re
 import secrets
 import unicodedata
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -466,7 +468,21 @@ def folder_save(*, taskforce: TaskForce, actor: Any, name: str, description: str
     return folder
 
 
-def _version_create(*, document: LibraryDocument, actor: Any, upload: UploadedFile, note: str) -> LibraryVersion:
+@contextmanager
+def _files_discarded_on_error() -> Iterator[list[Path]]:
+    """Files written inside the block are deleted if it fails (its transaction rolled back: no row names them)."""
+    written: list[Path] = []
+    try:
+        yield written
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _version_create(
+    *, document: LibraryDocument, actor: Any, upload: UploadedFile, note: str, written: list[Path]
+) -> LibraryVersion:
     data = read_upload(upload)
     file_name = clean_file_name(upload.name)
     if not file_name or not Path(file_name).stem:
@@ -474,21 +490,18 @@ def _version_create(*, document: LibraryDocument, actor: Any, upload: UploadedFi
     kind = sniff_upload(data, file_name)
     number = (document.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     storage_name = _store(data)
-    try:
-        return LibraryVersion.objects.create(
-            document=document,
-            number=number,
-            file_name=file_name,
-            storage_name=storage_name,
-            content_type=kind.content_type,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            note=note,
-            uploaded_by=actor,
-        )
-    except Exception:
-        (library_root() / storage_name[:2] / storage_name).unlink(missing_ok=True)
-        raise
+    written.append(library_root() / storage_name[:2] / storage_name)
+    return LibraryVersion.objects.create(
+        document=document,
+        number=number,
+        file_name=file_name,
+        storage_name=storage_name,
+        content_type=kind.content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        note=note,
+        uploaded_by=actor,
+    )
 
 
 def document_create(
@@ -507,14 +520,14 @@ def document_create(
     _check_tier(taskforce=taskforce, actor=actor, tier=tier, agencies=agencies)
     if folder is not None and folder.taskforce_id != taskforce.pk:
         raise ValidationError(_("That folder is not in this task force."))
-    with transaction.atomic():
+    with _files_discarded_on_error() as written, transaction.atomic():
         document = LibraryDocument(
             taskforce=taskforce, folder=folder, title=title, description=description, kind=kind, tier=tier, author=actor
         )
         document.full_clean()
         document.save()
         document.agencies.set(agencies)
-        version = _version_create(document=document, actor=actor, upload=upload, note="")
+        version = _version_create(document=document, actor=actor, upload=upload, note="", written=written)
         audit.record(
             "library.document_created",
             actor=actor,
@@ -529,9 +542,9 @@ def document_create(
 
 
 def version_add(*, document: LibraryDocument, actor: Any, upload: UploadedFile, note: str = "") -> LibraryVersion:
-    with transaction.atomic():
+    with _files_discarded_on_error() as written, transaction.atomic():
         document = LibraryDocument.objects.select_for_update().get(pk=document.pk)
-        version = _version_create(document=document, actor=actor, upload=upload, note=note)
+        version = _version_create(document=document, actor=actor, upload=upload, note=note, written=written)
         document.updated_at = timezone.now()
         document.save(update_fields=["updated_at"])
         audit.record(

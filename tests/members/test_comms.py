@@ -510,3 +510,17 @@ def test_withdrawing_an_announcement_cancels_its_unsent_emails(cast):
     notifications.sweep()
     assert mail.outbox == []
     assert AuditEvent.objects.filter(action="announcement.deleted").exists()
+
+
+def test_a_failed_upload_leaves_no_file_behind(cast, settings, monkeypatch):
+    from members import comms as module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr(module.audit, "record", broken)
+    with pytest.raises(RuntimeError):
+        add_document(cast)
+    root = Path(settings.PRIVATE_MEDIA_ROOT) / "library"
+    assert not LibraryDocument.objects.exists()
+    assert not [path for path in root.rglob("*") if path.is_file()]
