@@ -26,8 +26,8 @@ from members import services
 from members.models import Goal, Invitation, Subcommittee, TrainingEvent
 from taskforce.models import AuditEvent
 from tests.cases.matrix_entries import case_rows
-from tests.meetings.matrix_entries import meeting_rows
 from tests.cast import Cast
+from tests.meetings.matrix_entries import meeting_rows
 from tests.members.comms_matrix_entries import comms_rows
 from tests.mous.matrix_entries import mou_rows
 
