@@ -72,9 +72,10 @@ class CaseForm(forms.ModelForm):
             "confidentiality": _("Restricted: only agencies given access. Sealed: only people named one by one."),
         }
 
-    def __init__(self, *args, taskforce=None, **kwargs):
+    def __init__(self, *args, taskforce=None, lead=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.taskforce = taskforce
+        self.lead = lead
 
     def clean_label(self):
         label = self.cleaned_data["label"].strip()
@@ -86,12 +87,14 @@ class CaseForm(forms.ModelForm):
 
     def clean_number(self):
         number = self.cleaned_data["number"].strip()
-        others = Case.objects.filter(taskforce=self.taskforce, number=number)
+        # Unique within the lead agency's own numbering only: a task-force-wide check would tell anyone who
+        # types a number that some case they cannot see carries it.
+        lead_id = self.instance.lead_id if self.instance.pk else getattr(self.lead, "pk", None)
+        others = Case.objects.filter(lead_id=lead_id, number=number)
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            # Same answer whether you can see that case or not: numbers are assigned by the lead agency.
-            raise forms.ValidationError(_("This case number is already in use in this task force."))
+            raise forms.ValidationError(_("Your agency already has a case with this number."))
         return number
 
 

@@ -153,7 +153,8 @@ class Case(models.Model):
             ("manage_case_sharing", "Can share the case and record releases"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["taskforce", "number"], name="case_number_once_per_taskforce"),
+            # Per lead agency: each agency numbers its own cases, and a clash never reveals another's case.
+            models.UniqueConstraint(fields=["lead", "number"], name="case_number_once_per_lead"),
             models.CheckConstraint(condition=~Q(label=""), name="case_has_label"),
         ]
         indexes = [models.Index(fields=["taskforce", "status"], name="case_tf_status_idx")]

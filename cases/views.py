@@ -67,6 +67,10 @@ def _case(request: HttpRequest, taskforce: TaskForce, pk: int, need: str | None 
     if need is not None and need not in perms:
         audit.record("access.forbidden", request=request, obj=case, perm=f"cases.{need}")
         raise permissions.PermissionDenied403(f"cases.{need}")
+    if request.method == "GET":
+        # Every read of every case page is in the case's access log, with how much of it was shown.
+        page = request.resolver_match.url_name if request.resolver_match else ""
+        audit.record("case.viewed", request=request, obj=case, page=page, level="full" if FULL in perms else "summary")
     return case, perms
 
 
@@ -150,7 +154,7 @@ def case_create(request: HttpRequest, slug: str) -> HttpResponse:
     if lead is None:
         audit.record("access.forbidden", request=request, obj=taskforce, perm="cases.add_case")
         raise permissions.PermissionDenied403("cases.add_case")
-    form = CaseForm(request.POST or None, taskforce=taskforce)
+    form = CaseForm(request.POST or None, taskforce=taskforce, lead=lead)
     if request.method == "POST" and form.is_valid():
         data = {key: value for key, value in form.cleaned_data.items() if key != "version"}
         case = services.case_create(taskforce=taskforce, lead=lead, actor=request.user, request=request, **data)
@@ -171,7 +175,6 @@ def case_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     case, perms = _case(request, taskforce, pk)
     flags = _flags(perms)
-    audit.record("case.viewed", request=request, obj=case, level="full" if flags["can_full"] else "summary")
     context = {"taskforce": taskforce, "case": case, **flags}
     if flags["can_full"]:
         context |= {
@@ -241,7 +244,6 @@ def case_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             rows = [(_field_label(name), None, None) for name in change.fields]
         label = CHANGE_LABELS.get(change.action, change.action.replace("_", " ").capitalize())
         changes.append({"change": change, "label": label, "rows": rows})
-    audit.record("case.history_viewed", request=request, obj=case)
     return render(
         request, "cases/history.html", {"taskforce": taskforce, "case": case, "changes": changes, **_flags(perms)}
     )

@@ -54,3 +54,23 @@ def test_the_lead_liaison_sees_who_looked_and_who_was_refused(cast, world, clien
     body = client_for(cast.liaison_b).get(log).content.decode()
     assert "Larry Liaison" in body and "Viewed" in body
     assert "Ada Admin" in body and "Refused (not found)" in body
+
+
+@pytest.mark.parametrize("name", ["history", "sharing", "releases", "access_log", "agencies", "review_new"])
+def test_every_case_page_read_is_audited(name, cast, world, client_for):
+    url = reverse(f"cases:{name}", kwargs={"slug": world.case.taskforce.slug, "pk": world.case.pk})
+    assert client_for(cast.liaison_b).get(url).status_code == 200
+    assert AuditEvent.objects.filter(action="case.viewed", actor=cast.liaison_b, detail__page=name).exists()
+
+
+def test_a_number_already_used_by_a_hidden_case_is_no_hint(cast, world, client_for):
+    from tests.cases.world import make_case
+
+    make_case(cast, number="SEALED-9", lead=cast.agency_a, actor=cast.liaison_a, confidentiality="sealed")
+    url = reverse("cases:create", kwargs={"slug": cast.taskforce.slug})
+    data = {"number": "SEALED-9", "label": "K.", "age_band": "unknown", "referral_source": "other",
+            "trafficking_type": "labor", "status": "open", "confidentiality": "standard"}  # fmt: skip
+    response = client_for(cast.coordinator).post(url, data)
+    assert response.status_code == 302  # Social Services numbers its own cases; nothing tells it SEALED-9 exists
+    response = client_for(cast.coordinator).post(url, data)
+    assert "Your agency already has a case with this number." in response.content.decode()
