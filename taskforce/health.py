@@ -50,6 +50,10 @@ period report (PDF and CSV). Counts only: never a case's or a person's details b
 The CSV has one row per table row: `section key, section title, *cells`, with a header row per section.
 Cells are strings or numbers; formulas are neutralised when the CSV is written, not by providers.
 
+Failures: a measure provider that raises is logged and shown as one "unavailable" tile, so a half-built app
+never takes the coordinators' dashboard down; a report-section provider that raises fails the report,
+because a funder must never receive partial numbers that look complete.
+
 Trend periods: use `months_back(today, n)` / `quarters_back(today, n)` for the (label, start, end) windows
 so every measure's trend lines up with the others. Charts are drawn server-side as SVG by `chart()`, with
 the same numbers in a table beside them.
@@ -60,6 +64,7 @@ from __future__ import annotations
 import calendar
 import csv
 import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -69,6 +74,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from taskforce.models import TaskForce
+
+logger = logging.getLogger(__name__)
 
 GOOD, WARN, BAD, INFO = "good", "warn", "bad", "info"
 STATUS_LABELS = {GOOD: _("On track"), WARN: _("Needs attention"), BAD: _("Act now"), INFO: _("For information")}
@@ -144,7 +151,24 @@ def register_report_section(provider: SectionProvider) -> SectionProvider:
 
 
 def measures_for(taskforce: TaskForce, today: date) -> list[Measure]:
-    measures = [measure for provider in _measure_providers for measure in provider(taskforce, today)]
+    """Every registered measure. A provider that fails shows as one unavailable tile, not a broken page."""
+    measures: list[Measure] = []
+    for provider in _measure_providers:
+        try:
+            measures.extend(provider(taskforce, today))
+        except Exception:
+            name = f"{provider.__module__}.{provider.__qualname__}"
+            logger.exception("Health measure provider %s failed", name)
+            measures.append(
+                Measure(
+                    key=f"unavailable:{name}",
+                    label=str(_("Some measures are unavailable")),
+                    value=str(_("Not computed")),
+                    summary=str(_("An error was logged; the other measures are unaffected.")),
+                    group=str(_("Unavailable")),
+                    order=10_000,
+                )
+            )
     return sorted(measures, key=lambda m: (m.order, m.key))
 
 
@@ -157,6 +181,7 @@ def grouped(measures: list[Measure]) -> list[tuple[str, list[Measure]]]:
 
 
 def report_for(taskforce: TaskForce, period: Period) -> list[ReportSection]:
+    """Every registered section. A failing provider fails the report: a funder must not get partial numbers."""
     sections = [section for provider in _section_providers for section in provider(taskforce, period)]
     return sorted(sections, key=lambda s: (s.order, s.key))
 

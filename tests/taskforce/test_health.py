@@ -426,6 +426,10 @@ def test_a_coordinator_opens_the_dashboard_and_downloads_the_period_report(live_
     period = this_quarter()
     training(cast, held_on=period.start, attendees=[cast.member_b, cast.liaison_b])
 
+    refused = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("input[name=login]").fill(cast.coordinator.email)
     page.locator("input[name=password]").fill(PASSWORD)
@@ -440,6 +444,7 @@ def test_a_coordinator_opens_the_dashboard_and_downloads_the_period_report(live_
     expect(page.get_by_role("rowheader", name="Law enforcement", exact=True).first).to_be_visible()
     page.screenshot(path=str(Path(tempfile.gettempdir()) / "health-dashboard.png"), full_page=True)
 
+    assert refused == []  # the charts and tables need no inline style or script
     page.get_by_label("Period", exact=True).select_option(f"quarter-{period.year}-{period.number}")
     with page.expect_download() as info:
         page.get_by_role("button", name="Download PDF").click()
@@ -451,3 +456,16 @@ def test_a_coordinator_opens_the_dashboard_and_downloads_the_period_report(live_
     assert "Member agencies at the end of the period: 3, in 3 of the 20 sectors" in text
     assert "Trainings: 1 (1.5 hours); attendances: 2; different people trained: 2" in text
     assert AuditEvent.objects.filter(action="health.report_exported", actor=cast.coordinator).exists()
+
+
+def test_a_failing_provider_shows_as_unavailable_and_spares_the_rest(cast, monkeypatch):
+    monkeypatch.setattr(health, "_measure_providers", list(health._measure_providers))
+
+    def broken(taskforce, today):
+        raise RuntimeError("half-built app")
+
+    health.register_measures(broken)
+    response = _client(cast.coordinator).get(reverse("taskforce:health", args=[cast.taskforce.slug]))
+    assert response.status_code == 200
+    assert b"Some measures are unavailable" in response.content
+    assert b"Sector coverage" in response.content
