@@ -461,7 +461,9 @@ def objection_comment(*, objection: Objection, actor: Any, body: str) -> Objecti
 
 
 def _locked_objection(objection: Objection) -> Objection:
-    return Objection.objects.select_for_update().select_related("mou", "party").get(pk=objection.pk)
+    """Lock the MOU, then the objection (the order circulating a version takes)."""
+    Mou.objects.select_for_update().filter(pk=objection.mou_id).get()
+    return Objection.objects.select_for_update(of=("self",)).select_related("mou", "party").get(pk=objection.pk)
 
 
 @atomic
@@ -632,8 +634,11 @@ def mou_send_for_signature(*, mou: Mou, actor: Any) -> list[SignatureRequest]:
 
 
 def _locked_request(req: SignatureRequest) -> SignatureRequest:
+    """Lock the MOU, then the step: the same order as circulating a version, so the two never deadlock."""
+    mou_id = SignatureRequest.objects.filter(pk=req.pk).values_list("party__mou_id", flat=True).get()
+    Mou.objects.select_for_update().filter(pk=mou_id).get()
     return (
-        SignatureRequest.objects.select_for_update()
+        SignatureRequest.objects.select_for_update(of=("self",))
         .select_related("version", "party__membership__agency", "party__mou")
         .get(pk=req.pk)
     )
