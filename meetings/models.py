@@ -66,6 +66,12 @@ class Series(models.Model):
         return self.title
 
     @property
+    def rule(self) -> str:
+        from meetings.recurrence import describe
+
+        return describe(self.frequency, self.starts_on)
+
+    @property
     def is_at_least_monthly(self) -> bool:
         return self.frequency in AT_LEAST_MONTHLY
 

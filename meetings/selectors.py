@@ -15,7 +15,7 @@ def meetings_for(taskforce: TaskForce, *, past: bool = False):
     now = timezone.now()
     qs = Meeting.objects.filter(taskforce=taskforce).select_related("series", "facilitator")
     if past:
-        return qs.filter(ends_at__lte=now).order_by("-starts_at")
+        return qs.filter(ends_at__lte=now).select_related("minutes").order_by("-starts_at")
     return qs.filter(ends_at__gt=now).order_by("starts_at")
 
 

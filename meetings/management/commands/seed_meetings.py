@@ -66,6 +66,18 @@ class Command(BaseCommand):
         past = [m for m in meetings if m.ends_at < timezone.now()][-3:]
         for index, meeting in enumerate(past):
             self._hold(meeting, facilitator, people, index)
+            if index > 0:
+                # The previous minutes were approved as an item of this meeting.
+                previous = Minutes.objects.get(meeting=past[index - 1])
+                services.minutes_approve(minutes=previous, actor=facilitator, at_meeting=meeting)
+            minutes = Minutes.objects.get(meeting=meeting)
+            services.minutes_circulate(minutes=minutes, actor=facilitator)
+            if index + 1 < len(past):
+                # Circulated today, the approval landed on the upcoming agenda; in the demo's past it was
+                # on the following meeting's.
+                AgendaItem.objects.filter(item_type="minutes_approval", source_id=str(minutes.pk)).update(
+                    meeting=past[index + 1], position=3
+                )
         upcoming = services.next_meeting(taskforce)
         if upcoming is not None and people:
             for person, title, minutes in (
@@ -73,7 +85,12 @@ class Command(BaseCommand):
                 (people[2 % len(people)], "Hotel outreach: results of the first month", 10),
             ):
                 services.item_submit(
-                    meeting=upcoming, actor=person, title=title, planned_minutes=minutes, facilitating=True
+                    meeting=upcoming,
+                    actor=person,
+                    title=title,
+                    planned_minutes=minutes,
+                    item_type="information_sharing",
+                    facilitating=True,
                 )
 
     def _hold(self, meeting: Meeting, facilitator, people, index: int) -> None:
@@ -114,9 +131,6 @@ class Command(BaseCommand):
             restricted_summary="",
             items={},
         )
-        if index < 2:
-            services.minutes_circulate(minutes=minutes, actor=facilitator)
-            services.minutes_approve(minutes=minutes, actor=facilitator)
         for n, attendance in enumerate(
             Attendance.objects.filter(meeting=meeting, status=AttendanceStatus.PRESENT, person__isnull=False)
         ):
