@@ -584,19 +584,25 @@ def _send_for_signature(mou: Mou, version: MouVersion, actor: Any) -> list[Signa
     for party in parties:
         if _live_letter(party) is not None:
             continue
-        steps = [
-            (r.user, RecipientRole.APPROVER, r.order) for r in party.recipients.filter(role=RecipientRole.APPROVER)
-        ]
-        last = max((order for _u, _r, order in steps), default=0)
-        steps.append((party.membership.signatory, RecipientRole.SIGNER, last + 1))
-        for user, role, order in steps:
-            req = SignatureRequest.objects.create(version=version, party=party, user=user, role=role, order=order)
-            created.append(req)
-        _advance(party, version, mou)
+        created.extend(_create_steps(party, version, mou))
     mou.status = MouStatus.SIGNING
     mou.signing_version = version
     mou.save(update_fields=["status", "signing_version"])
     audit.record("mou.sent_for_signature", actor=actor, obj=mou, version=version.number, requests=len(created))
+    return created
+
+
+def _create_steps(party: MouParty, version: MouVersion, mou: Mou) -> list[SignatureRequest]:
+    """The party's approvers in order, then its authorized signatory; the first step(s) are sent."""
+    approvers = party.recipients.filter(role=RecipientRole.APPROVER).select_related("user")
+    steps = [(r.user, RecipientRole.APPROVER, r.order) for r in approvers]
+    last = max((order for _u, _r, order in steps), default=0)
+    steps.append((party.membership.signatory, RecipientRole.SIGNER, last + 1))
+    created = [
+        SignatureRequest.objects.create(version=version, party=party, user=user, role=role, order=order)
+        for user, role, order in steps
+    ]
+    _advance(party, version, mou)
     return created
 
 
@@ -616,6 +622,45 @@ def _advance(party: MouParty, version: MouVersion, mou: Mou) -> None:
     for step in waiting:
         if step.order == first:
             _request_sent(step, mou)
+
+
+@atomic
+def party_resend(*, party: MouParty, actor: Any) -> list[SignatureRequest]:
+    """Ask one party again on the version out for signature: after it declined, or its signatory changed.
+
+    Its unsigned steps are replaced by fresh ones for its current signatory and approvers (what they were
+    stays in the audit trail); a party that has signed this version is not asked again.
+    """
+    mou = _lock(party.mou)
+    party = MouParty.objects.select_for_update().select_related("membership__agency").get(pk=party.pk)
+    agency = party.membership.agency.name
+    version = mou.signing_version
+    if mou.status != MouStatus.SIGNING or version is None:
+        raise MouError(_("The agreement is not out for signature."))
+    if _live_letter(party) is not None:
+        raise MouError(_("%(agency)s has a letter of understanding instead.") % {"agency": agency})
+    if party.membership.signatory_id is None:
+        raise MouError(_("%(agency)s has no authorized signatory named.") % {"agency": agency})
+    steps = SignatureRequest.objects.filter(version=version, party=party)
+    if steps.filter(role=RecipientRole.SIGNER, status=RequestStatus.SIGNED).exists():
+        raise MouError(_("%(agency)s has already signed this version.") % {"agency": agency})
+    previous = [
+        {"user": s["user_id"], "role": s["role"], "status": s["status"]}
+        for s in steps.values("user_id", "role", "status")
+    ]
+    for step in steps:
+        notifications.cancel(subject=step)
+    steps.delete()
+    created = _create_steps(party, version, mou)
+    audit.record(
+        "mou.party_asked_again",
+        actor=actor,
+        obj=mou,
+        party=party.membership_id,
+        version=version.number,
+        previous=previous,
+    )
+    return created
 
 
 @atomic

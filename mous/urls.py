@@ -29,6 +29,7 @@ urlpatterns = [
     path(M + "objections/<int:objection_pk>/accept/", views.objection_accept, name="objection_accept"),
     path(M + "parties/<int:party_pk>/route/", views.routing, name="routing"),
     path(M + "parties/<int:party_pk>/letter/", views.lou_issue, name="lou_issue"),
+    path(M + "parties/<int:party_pk>/ask-again/", views.party_resend, name="party_resend"),
     path(M + "send/", views.send_for_signature, name="send"),
     path(M + "steps/<int:request_pk>/", views.request_detail, name="request"),
     path(M + "steps/<int:request_pk>/sign/", views.request_sign, name="sign"),

@@ -653,6 +653,21 @@ def send_for_signature(request: HttpRequest, slug: str, pk: int) -> HttpResponse
     return redirect("mous:detail", slug=taskforce.slug, pk=mou.pk)
 
 
+@login_required
+@require_POST
+def party_resend(request: HttpRequest, slug: str, pk: int, party_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    mou = _mou(request, taskforce, pk, "mous.manage_mou")
+    party = _child(request, mou, MouParty.objects.filter(mou=mou).select_related("membership__agency"), pk=party_pk)
+    try:
+        services.party_resend(party=party, actor=request.user)
+    except services.MouError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("%(agency)s is asked again.") % {"agency": party.membership.agency.name})
+    return redirect("mous:detail", slug=taskforce.slug, pk=mou.pk)
+
+
 def _step(request: HttpRequest, mou: Mou, request_pk: int) -> SignatureRequest:
     queryset = SignatureRequest.objects.filter(party__mou=mou).select_related(
         "version", "party__membership__agency", "party__membership__signatory", "user"

@@ -129,6 +129,7 @@ def mou_rows(Row, in_harbor, harbor_managers) -> dict[str, Any]:  # noqa: N803 -
         "mous:objection_accept": Row(_objection, "POST", manage_post),
         "mous:routing": Row(_party_b, "GET", manage),
         "mous:lou_issue": Row(_party_b, "POST", manage_post),
+        "mous:party_resend": Row(_party_b, "POST", manage_post),
         "mous:send": Row(_mou, "POST", manage_post),
         "mous:request": Row(_step_a, "GET", step_page),
         # Nobody signs, approves or declines for the Sheriff's Office but its signatory, not even the admin.

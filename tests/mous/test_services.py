@@ -504,3 +504,23 @@ def test_script_in_a_clause_never_reaches_html_or_pdf_as_markup(cast, mou):
     mou.refresh_from_db()
     text = pdf_text(documents.executed_pdf(mou.executed_version))
     assert "<script>alert(1)</script>" in text  # shown as text, never run
+
+
+def test_a_party_is_asked_again_after_declining_or_a_new_signatory(cast, signing):
+    from tests.mous.conftest import name_signatory
+
+    services.request_decline(req=step_for(signing, cast.liaison_b), actor=cast.liaison_b, reason="terms", text="No")
+    party_b = signing.parties.get(membership=cast.agency_b)
+    # The CAC names Mia its signatory after talking it over; it is asked again, on the same version.
+    name_signatory(cast.agency_b, cast.member_b, cast.liaison_b)
+    party_b.refresh_from_db()
+    services.party_resend(party=party_b, actor=cast.coordinator)
+    assert step_for(signing, cast.member_b).status == RequestStatus.SENT
+    assert not signing.signing_version.requests.filter(user=cast.liaison_b).exists()
+    assert AuditEvent.objects.get(action="mou.party_asked_again").detail["previous"][0]["status"] == "declined"
+    sign(signing, cast.liaison_a)
+    sign(signing, cast.member_b)
+    signing.refresh_from_db()
+    assert signing.status == MouStatus.EXECUTED
+    with pytest.raises(services.MouError):
+        services.party_resend(party=party_b, actor=cast.coordinator)
