@@ -120,8 +120,8 @@ def get_for_user[M: models.Model](
     return obj
 
 
-def deny(request: HttpRequest | None, obj: models.Model, perm: str) -> NoReturn:
-    """Refuse an action on an object the person can see: audited, then a 403."""
+def deny(request: HttpRequest | None, obj: models.Model | None, perm: str) -> NoReturn:
+    """Refuse an action on an object the person can see (or a site-wide action): audited, then a 403."""
     if request is not None:
         audit.record("access.forbidden", request=request, obj=obj, perm=perm)
     raise PermissionDenied403(perm)
@@ -180,6 +180,12 @@ def revoke_all_for_user(user: Any) -> int:
         if issubclass(model, UserObjectPermissionBase) or model._meta.label_lower == "guardian.userobjectpermission":
             removed += model.objects.filter(user=user).delete()[0]
     return removed
+
+
+def require_site_admin(request: HttpRequest) -> None:
+    """Site-wide pages (new task force, the audit log) are for site admins only; refusals are audited."""
+    if not (request.user.is_active and request.user.is_superuser):
+        deny(request, None, "site_admin")
 
 
 def taskforce_for(request: HttpRequest, slug: str, perm: str = "taskforce.view_taskforce"):

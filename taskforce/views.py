@@ -6,7 +6,6 @@ from datetime import datetime, time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -35,8 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def taskforce_create(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_superuser:
-        raise PermissionDenied
+    permissions.require_site_admin(request)
     form = TaskForceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         taskforce = services.taskforce_create(actor=request.user, **form.cleaned_data)
@@ -109,8 +107,7 @@ def charter_history(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Site admins browse every event; nothing here can change one."""
-    if not request.user.is_superuser:
-        raise PermissionDenied
+    permissions.require_site_admin(request)
     form = AuditFilterForm(request.GET or None)
     events = AuditEvent.objects.select_related("taskforce")
     if form.is_valid():
