@@ -101,11 +101,19 @@ def desired_rows(case: Case, *, now: datetime | None = None) -> tuple[set[tuple[
         for involved in case.involved.select_related("membership"):
             if involved.membership.status == MembershipStatus.ACTIVE:
                 groups.add((involved.membership.group_id, "view_case"))
+    # A named person keeps a grant only while they belong to an active agency of the task force.
+    members = set(
+        User.objects.filter(
+            is_active=True,
+            agency__memberships__taskforce_id=case.taskforce_id,
+            agency__memberships__status=MembershipStatus.ACTIVE,
+        ).values_list("pk", flat=True)
+    )
     for grant in case.grants.filter(revoked_at__isnull=True).select_related("membership", "release", "person"):
         if not grant.is_active(now):
             continue
         if grant.person_id:
-            if grant.person.is_active:
+            if grant.person_id in members:
                 users |= {(grant.person_id, codename) for codename in LEVEL_PERMS[grant.level]}
         elif not sealed and grant.membership.status == MembershipStatus.ACTIVE:
             groups |= {(grant.membership.group_id, codename) for codename in LEVEL_PERMS[grant.level]}
@@ -657,6 +665,12 @@ def expire_due(now: datetime | None = None) -> int:
         audit.record("case.release_expired", actor=None, obj=release.case, release=release.pk)
         case_ids.add(release.case_id)
     releases.update(lapsed_at=now)
+    # People who left (offboarded, or their agency withdrew) lose what was shared with them by name.
+    for grant in CaseGrant.objects.filter(revoked_at__isnull=True, person__isnull=False).select_related(
+        "case", "person"
+    ):
+        if _membership_of(grant.person, grant.case.taskforce) is None or not grant.person.is_active:
+            case_ids.add(grant.case_id)
     for case in Case.objects.filter(pk__in=case_ids).select_related("lead"):
         case_sync_permissions(case, now=now)
     return len(case_ids)

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import selectors, services
 from cases.forms import (
@@ -134,11 +134,13 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def case_list(request: HttpRequest, slug: str) -> HttpResponse:
     return _list(request, slug, mine=False)
 
 
 @login_required
+@require_GET
 def my_cases(request: HttpRequest, slug: str) -> HttpResponse:
     return _list(request, slug, mine=True)
 
@@ -171,6 +173,7 @@ def case_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def case_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     case, perms = _case(request, taskforce, pk)
@@ -231,6 +234,7 @@ def case_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def case_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     case, perms = _case(request, taskforce, pk)
@@ -279,6 +283,7 @@ def _shown(name: str, value):
 
 
 @login_required
+@require_GET
 def access_log(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     case, perms = _case(request, taskforce, pk, MANAGE)
@@ -601,6 +606,7 @@ def follow_up_status(request: HttpRequest, slug: str, pk: int, follow_up_pk: int
 
 
 @login_required
+@require_GET
 def review_pdf(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     case, _perms = _case(request, taskforce, pk, FULL)

@@ -206,3 +206,14 @@ def test_grants_are_the_only_source_and_sync_is_exact(cast, world):
     added, removed = services.case_sync_permissions(world.case)
     assert (added, removed) == (0, 1)
     assert CaseGrant.objects.filter(case=world.case).count() == 1
+
+
+def test_a_person_whose_agency_withdraws_loses_a_named_share_within_the_hour(cast, world):
+    from members.services import membership_withdraw
+
+    services.grant_create(
+        case=world.case, actor=cast.liaison_b, level=Level.FULL, justification="Detective", person=cast.liaison_a
+    )
+    membership_withdraw(membership=cast.agency_a, actor=cast.admin, reason="Left")
+    notifications.run_schedulers()
+    assert perms(cast.liaison_a, world.case) == set()
