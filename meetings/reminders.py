@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.conf import settings
 from django.urls import reverse
 
-from meetings import services
+from meetings import ics, services
 from meetings.models import AgendaCirculation, Meeting, Minutes, MinutesStatus
 from taskforce import notifications
 from taskforce.models import Notification
@@ -87,7 +89,9 @@ def render_agenda(row: Notification):
     items = [item for item in services.agenda_items(meeting)]
     updated = circulation.version > 1
     subject = f"{'Updated agenda' if updated else 'Agenda'}: {meeting.title}, {meeting.local_start:%b %-d}"
-    return _message(row, meeting, subject, "agenda", items=items, updated=updated, version=circulation.version)
+    message = _message(row, meeting, subject, "agenda", items=items, updated=updated, version=circulation.version)
+    invite = (f"meeting-{meeting.pk}.ics", ics.calendar_for([meeting]), "text/calendar; method=PUBLISH")
+    return dataclasses.replace(message, attachments=(invite,))
 
 
 def render_minutes_comments(row: Notification):

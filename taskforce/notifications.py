@@ -57,6 +57,8 @@ class Message:
     subject: str
     body: str
     html: str | None = None
+    # (filename, content, mimetype): e.g. the meeting's .ics with a circulated agenda.
+    attachments: tuple[tuple[str, str | bytes, str], ...] = ()
 
 
 Renderer = Callable[[Notification], Message | None]
@@ -378,6 +380,8 @@ def email_message(row: Notification, message: Message) -> EmailMultiAlternatives
     )
     if message.html:
         email.attach_alternative(clean_html(message.html), "text/html")
+    for filename, content, mimetype in message.attachments:
+        email.attach(clean_header(filename, max_length=100), content, mimetype)
     return email
 
 

@@ -91,6 +91,9 @@ def test_the_agenda_goes_out_once_per_circulation_and_feedback_after_the_meeting
     notifications.sweep()
     agenda = [m for m in mail.outbox if m.subject.startswith("Agenda:")]
     assert len(agenda) == len(services.invitees(meeting))
+    ((filename, invite, mimetype),) = agenda[0].attachments
+    assert filename == f"meeting-{meeting.pk}.ics" and mimetype.startswith("text/calendar")
+    assert b"BEGIN:VEVENT" in (invite if isinstance(invite, bytes) else invite.encode())
     mail.outbox.clear()
     services.meeting_start(meeting=meeting, actor=cast.facilitator)
     services.attendance_check_in(meeting=meeting, person=cast.member_b)
