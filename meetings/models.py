@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from members.models import Membership, Subcommittee
+from members.models import Goal, Membership, Subcommittee
 from taskforce.models import TIME_ZONE_CHOICES, TaskForce
 
 
@@ -328,6 +328,11 @@ class ActionItem(models.Model):
     status = models.CharField(max_length=16, choices=ActionStatus.choices, default=ActionStatus.OPEN)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    goal = models.ForeignKey(
+        Goal, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items", verbose_name=_("goal")
+    )
+    # Report back at a meeting, or on a date (then at the first meeting on or after it).
+    report_back_on = models.DateField(_("report back on"), null=True, blank=True)
 
     class Meta:
         ordering = ["due_on", "pk"]
@@ -354,6 +359,17 @@ class ActionItem(models.Model):
     @property
     def is_restricted(self) -> bool:
         return bool(self.agenda_item_id and self.agenda_item.is_restricted)
+
+    @property
+    def report_back_due(self) -> date | None:
+        """The day the report-back is due: the report-back meeting's local date, else the chosen date."""
+        if self.report_back_meeting_id:
+            return self.report_back_meeting.local_start.date()
+        return self.report_back_on
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ActionStatus.OPEN
 
 
 class AgendaCirculation(models.Model):
@@ -483,3 +499,65 @@ class CalendarToken(models.Model):
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ReportStatus(models.TextChoices):
+    ON_TRACK = "on_track", _("On track")
+    AT_RISK = "at_risk", _("At risk")
+    BLOCKED = "blocked", _("Blocked")
+    COMPLETE = "complete", _("Complete")
+
+
+class Outcome(models.TextChoices):
+    DONE = "done", _("Done")
+    CONTINUE = "continue", _("Continue, report back again")
+    DROP = "drop", _("Drop")
+
+
+class ReportBack(models.Model):
+    """One report-back cycle of an action item: the owner's written update, its agenda item, the outcome.
+
+    An action item has at most one open cycle (no outcome yet); "continue" closes it and the next one opens
+    when the owner reports again or the new report-back comes due.
+    """
+
+    action_item = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="report_backs")
+    meeting = models.ForeignKey(Meeting, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    due_on = models.DateField(_("due"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=ReportStatus.choices, blank=True)
+    progress = models.TextField(_("progress"), blank=True)
+    blockers = models.TextField(_("blockers"), blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    agenda_item = models.OneToOneField(
+        AgendaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="report_back"
+    )
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
+    outcome_reason = models.TextField(_("reason"), blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["action_item"], condition=Q(outcome=""), name="one_open_report_back"),
+            models.CheckConstraint(
+                condition=~Q(outcome="drop") | ~Q(outcome_reason=""), name="dropped_report_back_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report-back on {self.action_item}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_at is not None
+
+    @property
+    def on_time(self) -> bool:
+        return bool(self.submitted_at and self.due_on and self.submitted_at.date() <= self.due_on)
