@@ -16,3 +16,16 @@ class MeetingsConfig(AppConfig):
         notifications.register_scheduler(services.schedule_upcoming_reminders)
         agenda.register(services.propose_to_next_meeting)
         dashboard.register(cards.meeting_cards)
+
+        self._action_items()
+
+    def _action_items(self) -> None:
+        from meetings import actions, health
+        from taskforce import notifications, permissions
+
+        # An action item is seen by whoever sees its task force (restricted ones: see actions.visible_actions).
+        permissions.VISIBLE_THROUGH.setdefault("meetings.actionitem", ("taskforce", "taskforce.view_taskforce"))
+        for kind, render in actions.RENDERERS.items():
+            notifications.register(kind, render)
+        notifications.register_scheduler(actions.schedule_action_reminders)
+        health.register_providers()

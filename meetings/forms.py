@@ -7,8 +7,8 @@ from datetime import timedelta
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from meetings.models import Frequency, ItemType, Meeting, Tier
-from members.models import Membership, MembershipStatus, Subcommittee, User
+from meetings.models import Frequency, ItemType, Meeting, Outcome, ReportStatus, Tier
+from members.models import Goal, Membership, MembershipStatus, Subcommittee, User
 from taskforce.models import TIME_ZONE_CHOICES, TaskForce
 
 
@@ -269,3 +269,79 @@ class FeedbackForm(forms.Form):
         label=_("What should we change?"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
     )
     anonymous = forms.BooleanField(label=_("Send my answers anonymously"), required=False)
+
+
+# --- action items between meetings (meetings/actions.py) ---------------------------------------------------
+
+
+def _upcoming_meetings(taskforce: TaskForce):
+    from django.utils import timezone
+
+    return Meeting.objects.filter(taskforce=taskforce, status="scheduled", starts_at__gt=timezone.now()).order_by(
+        "starts_at"
+    )
+
+
+class ActionForm(forms.Form):
+    """An action item from the action items page or the action plan: owner, goal, due date, report-back."""
+
+    title = forms.CharField(label=_("Action"), max_length=300)
+    owner_person = PersonChoice(label=_("Owner (person)"), queryset=User.objects.none(), required=False)
+    owner_membership = forms.ModelChoiceField(
+        label=_("or owner (agency)"), queryset=Membership.objects.none(), required=False
+    )
+    owner_subcommittee = forms.ModelChoiceField(
+        label=_("or owner (subcommittee)"), queryset=Subcommittee.objects.none(), required=False
+    )
+    goal = forms.ModelChoiceField(label=_("Goal of the action plan"), queryset=Goal.objects.none(), required=False)
+    due_on = forms.DateField(label=_("Due"), widget=DATE, required=False)
+    report_back_meeting = forms.ModelChoiceField(
+        label=_("Report back at"), queryset=Meeting.objects.none(), required=False
+    )
+    report_back_on = forms.DateField(
+        label=_("or report back on"),
+        widget=DATE,
+        required=False,
+        help_text=_("At the first meeting on or after this date."),
+    )
+
+    def __init__(self, *args, taskforce: TaskForce, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_person"].queryset = people_of(taskforce)
+        self.fields["owner_membership"].queryset = (
+            Membership.objects.filter(taskforce=taskforce)
+            .exclude(status=MembershipStatus.WITHDRAWN)
+            .select_related("agency")
+        )
+        self.fields["owner_membership"].label_from_instance = lambda m: m.agency.name
+        self.fields["owner_subcommittee"].queryset = Subcommittee.objects.filter(taskforce=taskforce)
+        self.fields["goal"].queryset = Goal.objects.filter(taskforce=taskforce).exclude(status="dropped")
+        self.fields["report_back_meeting"].queryset = _upcoming_meetings(taskforce)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not any(cleaned.get(key) for key in ("owner_person", "owner_membership", "owner_subcommittee")):
+            self.add_error("owner_person", _("Name an owner: a person, an agency or a subcommittee."))
+        return cleaned
+
+
+class ReportBackForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=ReportStatus.choices)
+    progress = forms.CharField(label=_("Progress"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+    blockers = forms.CharField(
+        label=_("Blockers"), widget=forms.Textarea(attrs={"rows": 2}), max_length=3000, required=False
+    )
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    reason = forms.CharField(label=_("Reason (to drop it)"), max_length=2000, required=False)
+    report_back_meeting = forms.ModelChoiceField(
+        label=_("Next report-back at"), queryset=Meeting.objects.none(), required=False
+    )
+    report_back_on = forms.DateField(label=_("or next report-back on"), widget=DATE, required=False)
+    due_on = forms.DateField(label=_("New due date"), widget=DATE, required=False)
+
+    def __init__(self, *args, taskforce: TaskForce, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["report_back_meeting"].queryset = _upcoming_meetings(taskforce)

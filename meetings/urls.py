@@ -37,4 +37,12 @@ urlpatterns = [
     path(M + "minutes/<slug:action>/", views.minutes_action, name="minutes_action"),
     path(M + "feedback/", views.feedback, name="feedback"),
     path("calendar/<str:token>.ics", views.feed, name="feed"),
+    # Action items between meetings (meetings/actions.py).
+    path("tf/<slug:slug>/actions/", views.action_list, name="actions"),
+    path("tf/<slug:slug>/actions/new/", views.action_create, name="action_create"),
+    path("tf/<slug:slug>/actions/overdue/", views.overdue_board, name="overdue_board"),
+    path("tf/<slug:slug>/actions/<int:action_pk>/", views.action_detail, name="action_detail"),
+    path("tf/<slug:slug>/actions/<int:action_pk>/edit/", views.action_edit, name="action_edit"),
+    path("tf/<slug:slug>/actions/<int:action_pk>/report/", views.action_report, name="action_report"),
+    path("tf/<slug:slug>/actions/<int:action_pk>/outcome/", views.action_outcome, name="action_outcome"),
 ]

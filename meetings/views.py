@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from meetings import access, hooks, ics, selectors, services
+from meetings import access, actions, hooks, ics, selectors, services
 from meetings.forms import (
+    ActionForm,
     ActionItemForm,
     CancelForm,
     CommentForm,
@@ -26,10 +27,13 @@ from meetings.forms import (
     MeetingForm,
     MinutesForm,
     NotesForm,
+    OutcomeForm,
+    ReportBackForm,
     SeriesForm,
     SubmitItemForm,
 )
 from meetings.models import (
+    ActionItem,
     AgendaItem,
     Attendance,
     AttendanceStatus,
@@ -956,3 +960,178 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- action items between meetings: the list, the form, report-backs and outcomes, the overdue board --------
+
+
+def _action_item(request: HttpRequest, taskforce: TaskForce, pk: int) -> ActionItem:
+    """An action item of this task force the user may see (restricted ones: managers and the owner)."""
+    queryset = actions.visible_actions(request.user, taskforce, ActionItem.objects.filter(taskforce=taskforce))
+    queryset = actions.with_related(queryset)
+    return permissions.get_for_user(request.user, "meetings.view_actionitem", queryset, request=request, pk=pk)
+
+
+@login_required
+def action_list(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    queryset = permissions.visible_to(
+        request.user, "meetings.view_actionitem", ActionItem.objects.filter(taskforce=taskforce)
+    )
+    queryset = actions.with_related(actions.visible_actions(request.user, taskforce, queryset))
+    state = request.GET.get("state", "open")
+    if state in ("open", "done", "dropped"):
+        queryset = queryset.filter(status=state)
+    mine = request.GET.get("mine") == "1"
+    if mine:
+        queryset = queryset.filter(pk__in=actions.owed_by(request.user, taskforce).values("pk"))
+    today = actions.local_today(taskforce)
+    rows = [{"action": a, "overdue": actions.is_overdue(a, today)} for a in queryset[:300]]
+    return render(
+        request,
+        "meetings/actions/list.html",
+        {
+            "taskforce": taskforce,
+            "rows": rows,
+            "state": state,
+            "mine": mine,
+            "can_manage": access.can_schedule(request.user, taskforce),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_create(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    access.require_schedule(request, taskforce)
+    form = ActionForm(request.POST or None, taskforce=taskforce, initial={"goal": request.GET.get("goal")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            action = actions.action_item_save(taskforce=taskforce, actor=request.user, **form.cleaned_data)
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Action item added."))
+            return redirect("meetings:action_detail", slug, action.pk)
+    return render(
+        request,
+        "meetings/actions/form.html",
+        {"taskforce": taskforce, "form": form, "page_title": _("New action item"), "cancel_url": _actions_url(slug)},
+    )
+
+
+def _actions_url(slug: str) -> str:
+    return reverse("meetings:actions", args=[slug])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_edit(request: HttpRequest, slug: str, action_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    action = _action_item(request, taskforce, action_pk)
+    access.require_schedule(request, taskforce)
+    initial = {
+        name: getattr(action, name)
+        for name in ("title", "owner_person", "owner_membership", "owner_subcommittee", "goal", "due_on")
+    }
+    initial.update(report_back_meeting=action.report_back_meeting, report_back_on=action.report_back_on)
+    form = ActionForm(request.POST or None, taskforce=taskforce, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.action_item_save(taskforce=taskforce, actor=request.user, action=action, **form.cleaned_data)
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Action item saved."))
+            return redirect("meetings:action_detail", slug, action.pk)
+    cancel = reverse("meetings:action_detail", args=[slug, action.pk])
+    return render(
+        request,
+        "meetings/actions/form.html",
+        {"taskforce": taskforce, "form": form, "page_title": _("Edit action item"), "cancel_url": cancel},
+    )
+
+
+@login_required
+def action_detail(request: HttpRequest, slug: str, action_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    action = _action_item(request, taskforce, action_pk)
+    can_manage = access.can_schedule(request.user, taskforce)
+    can_report = action.is_open and actions.may_report(request.user, action)
+    current = actions.open_report_back(action)
+    report_form = None
+    if can_report:
+        initial = (
+            {"status": current.status, "progress": current.progress, "blockers": current.blockers} if current else {}
+        )
+        report_form = ReportBackForm(initial=initial, prefix="report")
+    return render(
+        request,
+        "meetings/actions/detail.html",
+        {
+            "taskforce": taskforce,
+            "action": action,
+            "overdue": actions.is_overdue(action, actions.local_today(taskforce)),
+            "target": actions.target_meeting(action) if action.is_open else None,
+            "report_backs": action.report_backs.select_related("submitted_by", "outcome_by", "meeting", "agenda_item"),
+            "report_form": report_form,
+            "outcome_form": OutcomeForm(taskforce=taskforce, prefix="outcome")
+            if can_manage and action.is_open
+            else None,
+            "can_manage": can_manage,
+        },
+    )
+
+
+@login_required
+@require_POST
+def action_report(request: HttpRequest, slug: str, action_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    action = _action_item(request, taskforce, action_pk)
+    if not actions.may_report(request.user, action):
+        permissions.deny(request, action, "meetings.report_actionitem")
+    form = ReportBackForm(request.POST, prefix="report")
+    if form.is_valid():
+        try:
+            actions.report_back_submit(action=action, actor=request.user, **form.cleaned_data)
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Update submitted."))
+    else:
+        messages.error(request, _("The update was not saved: %(errors)s") % {"errors": form.errors.as_text()})
+    return redirect("meetings:action_detail", slug, action.pk)
+
+
+@login_required
+@require_POST
+def action_outcome(request: HttpRequest, slug: str, action_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    action = _action_item(request, taskforce, action_pk)
+    access.require_schedule(request, taskforce)
+    form = OutcomeForm(request.POST, taskforce=taskforce, prefix="outcome")
+    if form.is_valid():
+        try:
+            actions.report_back_outcome(action=action, actor=request.user, **form.cleaned_data)
+        except services.MeetingError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Outcome recorded."))
+    else:
+        messages.error(request, _("The outcome was not recorded: %(errors)s") % {"errors": form.errors.as_text()})
+    meeting_pk = request.POST.get("meeting")
+    if request.POST.get("back") == "run" and meeting_pk and meeting_pk.isdigit():
+        return redirect(reverse("meetings:run", args=[slug, int(meeting_pk)]))
+    return redirect("meetings:action_detail", slug, action.pk)
+
+
+@login_required
+def overdue_board(request: HttpRequest, slug: str) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    today = actions.local_today(taskforce)
+    board = actions.overdue_board(taskforce, today)
+    sections = [(_("By agency"), board["agencies"]), (_("By subcommittee"), board["subcommittees"])]
+    return render(
+        request, "meetings/actions/board.html", {"taskforce": taskforce, "today": today, "sections": sections}
+    )
