@@ -55,6 +55,13 @@ class PartyRow:
         return STATE_LABELS[self.state]
 
     @property
+    def signatory_changed(self) -> bool:
+        """The agency named a new signatory after its signing step went out: send it to them."""
+        signatory = self.party.membership.signatory_id
+        return any(s.role == RecipientRole.SIGNER and s.status != RequestStatus.VOIDED and s.user_id != signatory
+                   for s in self.steps)  # fmt: skip
+
+    @property
     def badge(self) -> str:
         return STATE_BADGES[self.state]
 

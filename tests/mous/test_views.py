@@ -417,3 +417,14 @@ def test_renewal_from_the_page(cast, client_for, signing):
     signing.refresh_from_db()
     assert signing.renewal_of_id == signing.executed_version_id and str(signing.expires_on) == "2030-06-30"
     assert client_for(cast.liaison_a).post(url("renew", signing)).status_code == 403
+
+
+def test_asking_a_declined_party_again_from_the_page(cast, client_for, signing):
+    services.request_decline(req=step_for(signing, cast.liaison_b), actor=cast.liaison_b, reason="terms", text="No")
+    party_b = signing.parties.get(membership=cast.agency_b)
+    page = client_for(cast.coordinator).get(url("detail", signing)).content.decode()
+    assert url("party_resend", signing, party_b.pk) in page and "Ask again" in page
+    assert client_for(cast.liaison_b).post(url("party_resend", signing, party_b.pk)).status_code == 403
+    response = client_for(cast.coordinator).post(url("party_resend", signing, party_b.pk), follow=True)
+    assert "is asked again" in response.content.decode()
+    assert step_for(signing, cast.liaison_b).status == RequestStatus.SENT
