@@ -132,3 +132,18 @@ ACTION_LABELS = {
     "access.not_found": "Refused (not found)",
     "access.forbidden": "Refused (forbidden)",
 }
+
+
+def effective_access(case: Case) -> list[tuple[Any, str]]:
+    """Everyone who can open the case right now and the most they may do, from the guardian rows themselves."""
+    levels = [
+        ("manage_case_sharing", "Manage sharing"),
+        ("contribute_case", "Contribute"),
+        ("view_case_full", "Full case"),
+        ("view_case", "Summary"),
+    ]
+    seen: dict[int, tuple[Any, str]] = {}
+    for codename, label in levels:
+        for person in people_with(case, codename).select_related("agency"):
+            seen.setdefault(person.pk, (person, label))
+    return sorted(seen.values(), key=lambda row: (row[0].agency.name if row[0].agency_id else "", row[0].full_name))

@@ -353,6 +353,7 @@ def sharing(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "form": form,
             "grants": grants,
             "requests": requests,
+            "effective": selectors.effective_access(case),
             "decide_form": DecideForm(),
             **_flags(perms),
         },

@@ -217,3 +217,10 @@ def test_a_person_whose_agency_withdraws_loses_a_named_share_within_the_hour(cas
     membership_withdraw(membership=cast.agency_a, actor=cast.admin, reason="Left")
     notifications.run_schedulers()
     assert perms(cast.liaison_a, world.case) == set()
+
+
+def test_the_sharing_page_lists_everyone_who_can_open_the_case(cast, world, client_for):
+    body = client_for(cast.liaison_b).get(url("sharing", world.case)).content.decode()
+    for name in ("Larry Liaison", "Mia Member", "Alice Coordinator", "Bea Liaison"):
+        assert name in body
+    assert "Ada Admin" not in body and "Oscar Outsider" not in body
