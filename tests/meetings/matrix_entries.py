@@ -63,6 +63,16 @@ def _minutes_pdf(cast) -> dict[str, Any]:
     return {**_with_minutes(cast), "edition": "general"}
 
 
+def _agency_b_action(cast) -> dict[str, Any]:
+    """An action item owned by agency B: Bea and Mia (and Fred, who is of agency B) may report back on it."""
+    from meetings import actions
+
+    action = actions.action_item_save(
+        taskforce=cast.taskforce, actor=cast.coordinator, title="Draft the protocol", owner_membership=cast.agency_b
+    )
+    return {"slug": cast.taskforce.slug, "action_pk": action.pk}
+
+
 def meeting_rows(Row, in_harbor, signed_in) -> dict[str, Any]:  # noqa: N803 - the matrix's own classes
     everyone = in_harbor(200)
     facilitators = in_harbor(403, admin=200, coordinator=200, facilitator=200)
@@ -101,6 +111,17 @@ def meeting_rows(Row, in_harbor, signed_in) -> dict[str, Any]:  # noqa: N803 - t
         "meetings:minutes_pdf": Row(_minutes_pdf, "GET", everyone),
         "meetings:minutes_action": Row(_action("circulate", minutes=True), "POST", facilitators_post),
         "meetings:feedback": Row(_meeting_kwargs, "GET", everyone),
+        # Action items: everyone of Harbor sees them; managers create, edit and decide; owners report back.
+        "meetings:actions": Row(_harbor, "GET", everyone),
+        "meetings:action_create": Row(_harbor, "GET", facilitators),
+        "meetings:overdue_board": Row(_harbor, "GET", everyone),
+        "meetings:action_detail": Row(_agency_b_action, "GET", everyone),
+        "meetings:action_edit": Row(_agency_b_action, "GET", facilitators),
+        "meetings:action_report": Row(
+            _agency_b_action, "POST", in_harbor(403, admin=302, coordinator=302, facilitator=302, liaison_b=302,
+                                                member_b=302)
+        ),  # fmt: skip
+        "meetings:action_outcome": Row(_agency_b_action, "POST", facilitators_post),
         # No session: the token is the credential, and a made-up one is a 404 for anyone.
         "meetings:feed": Row(
             lambda cast: {"token": "not-a-real-token"},
