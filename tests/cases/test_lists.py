@@ -82,3 +82,26 @@ def test_the_dashboard_card_counts_only_visible_cases(cast, many, client_for):
     assert "cases you can see" not in client_for(cast.admin).get(dashboard).content.decode()
     body = client_for(cast.coordinator).get(dashboard).content.decode()
     assert "cases you can see" in body and ">60<" in body
+
+
+def test_the_due_follow_ups_and_agency_filters(cast, world, client_for):
+    url = reverse("cases:list", kwargs={"slug": cast.taskforce.slug})
+    other = make_case(cast, number="LE-DUE", lead=cast.agency_a, actor=cast.liaison_a)
+    client = client_for(cast.liaison_a)
+    due = client.get(url, {"due": "on"}).content.decode()
+    assert "2026-001" in due and "LE-DUE" not in due  # the world's follow-up is due in three days
+    by_agency = client.get(url, {"agency": cast.agency_b.pk}).content.decode()
+    assert "2026-001" in by_agency and other.number not in by_agency
+    numbers = client.get(url, {"sort": "number"}).content.decode()
+    assert numbers.index("2026-001") < numbers.index("LE-DUE")
+
+
+def test_adding_an_involved_agency_lets_it_know_the_case_exists(cast, client_for):
+    case = make_case(cast, number="LE-INV", lead=cast.agency_a, actor=cast.liaison_a, involved=[])
+    detail = reverse("cases:detail", kwargs={"slug": cast.taskforce.slug, "pk": case.pk})
+    assert client_for(cast.member_b).get(detail).status_code == 404
+    client_for(cast.liaison_a).post(
+        reverse("cases:agencies", kwargs={"slug": cast.taskforce.slug, "pk": case.pk}),
+        {"membership": cast.agency_b.pk, "contact": cast.liaison_b.pk, "role": "Advocacy"},
+    )
+    assert client_for(cast.member_b).get(detail).status_code == 200

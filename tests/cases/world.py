@@ -32,9 +32,11 @@ class World:
 SUMMARY_SECRET = "Disclosed at the CAC interview that the recruiter met her outside the bus station."
 
 
-def make_case(cast: Cast, *, number: str = "2026-001", lead=None, actor=None, **fields) -> Case:
+def make_case(cast: Cast, *, number: str = "2026-001", lead=None, actor=None, involved=None, **fields) -> Case:
     lead = lead or cast.agency_b
     actor = actor or cast.liaison_b
+    if involved is None:
+        involved = [m for m in (cast.agency_a, cast.agency_c) if m.pk != lead.pk]
     defaults = {
         "number": number,
         "label": "J.D.",
@@ -50,7 +52,7 @@ def make_case(cast: Cast, *, number: str = "2026-001", lead=None, actor=None, **
         taskforce=cast.taskforce,
         lead=lead,
         actor=actor,
-        involved=[m for m in (cast.agency_a, cast.agency_c) if m.pk != lead.pk],
+        involved=involved,
         **{**defaults, **fields},
     )
 
