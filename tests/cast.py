@@ -7,7 +7,7 @@ Oscar coordinates another task force and must see nothing of Harbor. Ada is the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from members import services
 from members.models import Membership, Role, User
@@ -32,6 +32,16 @@ class Cast:
     agency_b: Membership
     agency_c: Membership
     other_membership: Membership
+
+    def reloaded(self) -> Cast:
+        """The same people and records, fetched afresh, so no test sees another's in-memory changes."""
+        return Cast(
+            **{
+                f.name: type(value)._default_manager.get(pk=value.pk)
+                for f in fields(self)
+                for value in [getattr(self, f.name)]
+            }
+        )
 
 
 def join(membership: Membership, *, actor: User, email: str, name: str, role: str = Role.MEMBER) -> User:

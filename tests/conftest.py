@@ -3,19 +3,46 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
+from django.test import override_settings
 
 from tests.cast import PASSWORD, Cast, build_cast
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     # Argon2 is the production hasher (tested in test_settings); tests need thousands of hashes.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()
+
+
+@pytest.fixture(scope="module")
+def _module_cast(django_db_setup, django_db_blocker):
+    """The cast built once for a whole module, in a transaction rolled back when the module ends.
+
+    Each test still runs in its own savepoint (pytest-django's `db`), so tests stay isolated; only the
+    few hundred queries of building the cast are saved. Not for modules with transactional tests.
+    """
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield build_cast()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def shared_cast(_module_cast, db) -> Cast:
+    """Big parametrized modules override `cast` with this one (see tests/test_permission_matrix.py)."""
+    return _module_cast.reloaded()
 
 
 @pytest.fixture

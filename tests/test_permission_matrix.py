@@ -302,6 +302,12 @@ def test_every_matrix_row_names_every_role():
 # --- the matrix -------------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def cast(shared_cast):
+    """Hundreds of tests here share one cast, rebuilt per module; each test still rolls back."""
+    return shared_cast
+
+
 @pytest.fixture(autouse=True)
 def _plain_settings(settings):
     # The matrix is about object permissions; the second-factor gate is tested in tests/taskforce/test_mfa.py.

@@ -23,6 +23,12 @@ from tests.test_permission_matrix import MATRIX, Expect, urlconf_names
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def cast(shared_cast):
+    """Hundreds of tests here share one cast, rebuilt per module; each test still rolls back."""
+    return shared_cast
+
+
 @pytest.fixture(autouse=True)
 def _plain_settings(settings):
     settings.REQUIRE_MFA = False
