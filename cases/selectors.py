@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from cases.models import (
     VIEW,
+    VIEW_FULL,
     Case,
     CaseGroupObjectPermission,
     CaseUserObjectPermission,
@@ -57,7 +58,9 @@ def case_list(user: Any, taskforce: TaskForce, filters: dict[str, Any], *, mine:
         due = FollowUp.objects.filter(
             case=OuterRef("pk"), status=FollowUp.Status.OPEN, due_on__lte=timezone.localdate() + timezone.timedelta(7)
         )
-        cases = cases.filter(Exists(due))
+        # Follow-ups are review content: only cases the person sees in full are matched on them.
+        full = permissions.visible_to(user, VIEW_FULL, Case.objects.filter(taskforce=taskforce))
+        cases = cases.filter(Exists(due), pk__in=full.values("pk"))
     if filters.get("q"):
         # Number and label only: the narrative is encrypted and never searchable.
         term = filters["q"]

@@ -105,3 +105,8 @@ def test_adding_an_involved_agency_lets_it_know_the_case_exists(cast, client_for
         {"membership": cast.agency_b.pk, "contact": cast.liaison_b.pk, "role": "Advocacy"},
     )
     assert client_for(cast.member_b).get(detail).status_code == 200
+
+
+def test_the_due_filter_says_nothing_to_summary_viewers(cast, world, client_for):
+    url = reverse("cases:list", kwargs={"slug": cast.taskforce.slug})
+    assert "2026-001" not in client_for(cast.coordinator).get(url, {"due": "on"}).content.decode()
