@@ -3,7 +3,7 @@
 
 The announcement and the document are for named agencies, agency B: Larry (agency A) gets the same 404 as
 for one that does not exist; Fred facilitates and is one of agency B's people, so he reads them. The
-library's files go to PRIVATE_MEDIA_ROOT as configured (the git-ignored ./private by default).
+library's files go to PRIVATE_MEDIA_ROOT, a temporary folder per test (tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -51,8 +51,7 @@ def upload(name: str, data: bytes, content_type: str = "application/pdf") -> Sim
 
 
 @pytest.fixture(autouse=True)
-def _private_media(settings, tmp_path):
-    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+def _plain_settings(settings):
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     settings.REQUIRE_MFA = False
     mail.outbox = []
