@@ -530,6 +530,11 @@ def run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             .select_related("meeting")
             .first()
         )
+    # A report-back item: the owner's update and the outcome form, right in the live view.
+    report_back = actions.report_back_for_item(current_item) if current_item else None
+    if report_back is not None and report_back.action_item.is_open and context["current"]["visible"]:
+        context["report_back"] = report_back
+        context["outcome_form"] = OutcomeForm(taskforce=taskforce, prefix="outcome")
     return render(request, "meetings/run.html", context)
 
 

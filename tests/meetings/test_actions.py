@@ -395,3 +395,21 @@ def test_only_managers_record_outcomes(cast, client_for, action):
 def test_the_overdue_board_page(cast, client_for, action):
     response = client_for(cast.member_b).get(_url("overdue_board", cast))
     assert response.status_code == 200 and b"Outreach" in response.content
+
+
+def test_the_live_view_offers_the_outcome_on_a_report_back_item(cast, client_for, action, meeting):
+    report = actions.report_back_submit(action=action, actor=cast.member_b, status="blocked", progress="No venue")
+    with time_machine.travel(meeting.starts_at, tick=False):
+        services.meeting_start(meeting=meeting, actor=cast.facilitator)
+        services.meeting_goto(meeting=meeting, actor=cast.facilitator, item=report.agenda_item)
+        client = client_for(cast.facilitator)
+        page = client.get(reverse("meetings:run", args=[cast.taskforce.slug, meeting.pk]))
+        assert b"No venue" in page.content and b"Record the outcome" in page.content
+        response = client.post(
+            _url("action_outcome", cast, action.pk),
+            {"outcome-outcome": "drop", "outcome-reason": "Merged into another task", "back": "run",
+             "meeting": meeting.pk},
+        )  # fmt: skip
+    assert response["Location"] == reverse("meetings:run", args=[cast.taskforce.slug, meeting.pk])
+    action.refresh_from_db()
+    assert action.status == ActionStatus.DROPPED
