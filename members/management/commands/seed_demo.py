@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from members import services
-from members.models import Role, User
+from members import comms, services
+from members.models import DocumentKind, Role, Tier, User
 from taskforce.models import TaskForce
 from taskforce.services import charter_update, taskforce_create
 
@@ -33,6 +34,17 @@ VALUES = "\n".join(
         "Learning together: joint training and honest feedback",
     ]
 )
+
+PROTOCOL_TEXT = """Harbor County CSEC response protocol - draft for discussion
+
+1. Any member agency that identifies a child who may be exploited calls the Child Protective Services hotline
+   and the Sheriff's Office Special Victims Unit at once.
+2. Within 24 hours: a forensic interview is scheduled at the Child Advocacy Center; medical examination at
+   Harbor General Hospital where indicated.
+3. Within 72 hours: Safe Harbor Youth Services offers advocacy and a safety plan; the case is put on the next
+   case review with the survivor's (or guardian's) signed release naming the agencies that may take part.
+4. Victim-identifying information from a victim-service provider is shared only under a signed release.
+"""
 
 # name, sector, level, jurisdiction, rural, tribal, liaison (name, title, email[, "invited" if not joined yet])
 AGENCIES = [
@@ -392,6 +404,7 @@ class Command(BaseCommand):
             adopted_on=date.today() - timedelta(days=90),
         )
         self._action_plan_and_training(harbor, coordinator)
+        self._announcements_and_library(harbor, coordinator)
         self._second_taskforce(admin)
 
     def _action_plan_and_training(self, harbor: TaskForce, coordinator: User) -> None:
@@ -498,6 +511,36 @@ class Command(BaseCommand):
             held_on=today - timedelta(days=100),
             duration_minutes=180,
             attendees=everyone[:10],
+        )
+
+    def _announcements_and_library(self, harbor: TaskForce, coordinator: User) -> None:
+        comms.announcement_publish(
+            taskforce=harbor,
+            actor=coordinator,
+            tier=Tier.ALL_MEMBERS,
+            title="Welcome to the shared workspace",
+            body="Agendas, minutes, agreements and the resource library now live here. Please check your agency's "
+            "profile and name your authorized signatory before the MOU goes out for signature.",
+        )
+        comms.announcement_publish(
+            taskforce=harbor,
+            actor=coordinator,
+            tier=Tier.COORDINATORS,
+            title="Grant report due at the end of the quarter",
+            body="The period report on the health page has the numbers the funder asks for.",
+        )
+        folder = comms.folder_save(
+            taskforce=harbor, actor=coordinator, name="Protocols", description="Agreed procedures"
+        )
+        comms.document_create(
+            taskforce=harbor,
+            actor=coordinator,
+            title="CSEC response protocol (draft)",
+            folder=folder,
+            description="Who does what in the first 72 hours after a child is identified.",
+            kind=DocumentKind.PROTOCOL,
+            tier=Tier.ALL_MEMBERS,
+            upload=SimpleUploadedFile("csec-response-protocol.txt", PROTOCOL_TEXT.encode(), "text/plain"),
         )
 
     def _second_taskforce(self, admin: User) -> None:
