@@ -52,8 +52,11 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 
+# Each app seeds its own part of the demo (members first: the others build on its task force and people).
+DEMO_SEEDS := seed_demo seed_meetings seed_cases
+
 run: migrate
-	$(PY) manage.py seed_demo
+	for seed in $(DEMO_SEEDS); do $(PY) manage.py $$seed || exit 1; done
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass (make fails on any non-zero).
