@@ -5,7 +5,7 @@ class CasesConfig(AppConfig):
     name = "cases"
 
     def ready(self) -> None:
-        from cases import cards, review, services
+        from cases import cards, health, review, services
         from taskforce import auth, dashboard, notifications
 
         notifications.register(services.ACCESS_REQUESTED, services.render_access_requested)
@@ -17,3 +17,4 @@ class CasesConfig(AppConfig):
         if services.has_any_case_access not in auth.MFA_REQUIRED_CHECKS:
             auth.MFA_REQUIRED_CHECKS.append(services.has_any_case_access)
         review.connect_meetings()
+        health.register_providers()

@@ -29,3 +29,4 @@ class MeetingsConfig(AppConfig):
             notifications.register(kind, render)
         notifications.register_scheduler(actions.schedule_action_reminders)
         health.register_providers()
+        health.register_meeting_providers()

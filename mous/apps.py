@@ -6,8 +6,9 @@ class MousConfig(AppConfig):
     verbose_name = "Agreements"
 
     def ready(self) -> None:
-        from mous import cards, services
+        from mous import cards, health, services
         from taskforce import dashboard
 
         services.register_notifications()
         dashboard.register(cards.mou_cards)
+        health.register_providers()
