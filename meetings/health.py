@@ -12,13 +12,13 @@ import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 
-from django.db.models import Min
+from django.db.models import Avg, Min
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from meetings import actions, selectors
-from meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus, ReportBack
+from meetings.models import Attendance, AttendanceStatus, Feedback, Meeting, MeetingStatus, ReportBack
 from members.models import Membership, MembershipStatus
 from taskforce import health
 from taskforce.models import Cadence, TaskForce
@@ -445,7 +445,8 @@ def dormant_measure(taskforce: TaskForce, today: date) -> health.Measure:
 def feedback_measure(taskforce: TaskForce, today: date) -> health.Measure:
     points = selectors.feedback_trend(taskforce, limit=6)
     responses = sum(p.responses for p in points)
-    average = round(sum(p.usefulness * p.responses for p in points) / responses, 1) if responses else 0
+    mean = Feedback.objects.filter(meeting__in=[p.meeting.pk for p in points]).aggregate(mean=Avg("usefulness"))
+    average = round(mean["mean"], 1) if responses else 0
     return health.Measure(
         key="meetings.feedback",
         label=_("Meeting usefulness"),

@@ -1,8 +1,8 @@
 """The MOU app's health measures and report section (registered in mous.apps.ready).
 
-Which agreement: the task force's current one, the latest MOU out for signature or executed (a renewal out
-for signature counts as current); if none has gone that far yet, the latest draft, whose parties are all
-"not sent". Every active member agency is listed; one that is not a party to it shows as "not a party".
+Which agreement: the task force's current one, the latest MOU out for signature or executed (while a renewal
+is in review, the executed version still in force counts); if none has gone that far yet, the latest draft,
+whose parties are all "not sent". Every active member agency is listed; one that is not a party to it shows as "not a party".
 
 Thresholds:
 - MOU coverage (agencies signed or with a letter of understanding, of the active member agencies): on track at
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -57,7 +58,8 @@ def bucket_labels() -> dict[str, str]:
 
 def current_mou(taskforce: TaskForce) -> Mou | None:
     mous = Mou.objects.filter(taskforce=taskforce).order_by("-created_at", "-pk")
-    return mous.filter(status__in=[MouStatus.SIGNING, MouStatus.EXECUTED]).first() or mous.first()
+    started = mous.filter(Q(signing_version__isnull=False) | Q(executed_version__isnull=False))
+    return started.first() or mous.first()
 
 
 def agency_states(taskforce: TaskForce, mou: Mou | None) -> list[tuple[Membership, str, SignatureRequest | None]]:
@@ -147,7 +149,7 @@ def _signed_by(mou: Mou, day: date) -> int:
 
 def expiry_measure(taskforce: TaskForce, today: date) -> health.Measure:
     executed = list(
-        Mou.objects.filter(taskforce=taskforce, status=MouStatus.EXECUTED, expires_on__isnull=False).order_by(
+        Mou.objects.filter(taskforce=taskforce, executed_version__isnull=False, expires_on__isnull=False).order_by(
             "expires_on", "pk"
         )
     )
@@ -181,7 +183,12 @@ def expiry_measure(taskforce: TaskForce, today: date) -> health.Measure:
         table=health.Table(
             headers=[_("Agreement"), _("Expires on"), _("State"), _("Renewal drafted")],
             rows=[
-                [m.title, date_format(m.expires_on, "Y-m-d"), state(m), _("Yes") if m.renewal_of_id else _("No")]
+                [
+                    m.title,
+                    date_format(m.expires_on, "Y-m-d"),
+                    state(m),
+                    _("Yes") if m.renewal_of_id or m.status != MouStatus.EXECUTED else _("No"),
+                ]
                 for m in executed
                 if m.expires_on <= today + timedelta(days=EXPIRY_WARN_DAYS)
             ],

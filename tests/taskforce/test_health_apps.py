@@ -390,6 +390,22 @@ def test_upcoming_expiries_at_60_and_30_days(cast, signing):
     assert (m.status, m.summary) == (health.BAD, "0 within 30 days, 0 within 60, 1 expired")
 
 
+def test_a_renewal_in_review_keeps_the_agreement_in_force_counted(cast, signing):
+    mou = _execute(cast, signing)
+    today = timezone.localdate()
+    mou_services.mou_renew(mou=mou, actor=cast.coordinator, expires_on=today + timedelta(days=40))
+    mou_services.version_circulate(mou=mou, actor=cast.coordinator)
+    mou.refresh_from_db()
+    assert mou.status == "review"
+    m = measure(cast.taskforce, "mous.coverage")
+    # The executed version's signature still counts; the letter was withdrawn by the renewal (to be re-issued).
+    assert m.value == "1 of 3 agencies"
+    assert ["Sheriff's Office", "Signed", today.isoformat()] in m.table.rows
+    m = measure(cast.taskforce, "mous.expiry")
+    assert m.status == health.WARN
+    assert m.table.rows[0][-1] == "Yes"  # renewal under way
+
+
 def test_mou_status_section_reconciles_with_the_records(cast, signing):
     _execute(cast, signing)
     period = health.Period("quarter", timezone.localdate().year, (timezone.localdate().month - 1) // 3 + 1)
