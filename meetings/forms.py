@@ -208,10 +208,13 @@ class ActionItemForm(forms.Form):
     report_back_meeting = forms.ModelChoiceField(
         label=_("Report back at"), queryset=Meeting.objects.none(), required=False
     )
+    report_back_on = forms.DateField(label=_("or report back on"), widget=DATE, required=False)
+    goal = forms.ModelChoiceField(label=_("Goal of the action plan"), queryset=Goal.objects.none(), required=False)
 
     def __init__(self, *args, meeting: Meeting, **kwargs):
         super().__init__(*args, **kwargs)
         tf = meeting.taskforce
+        self.fields["goal"].queryset = Goal.objects.filter(taskforce=tf).exclude(status="dropped")
         self.fields["owner_person"].queryset = people_of(tf)
         self.fields["owner_membership"].queryset = (
             Membership.objects.filter(taskforce=tf).exclude(status=MembershipStatus.WITHDRAWN).select_related("agency")

@@ -33,7 +33,7 @@ from meetings.models import (
     Series,
     Tier,
 )
-from members.models import Membership, MembershipStatus, Subcommittee, User
+from members.models import Goal, Membership, MembershipStatus, Subcommittee, User
 from taskforce import agenda, audit, notifications, permissions
 from taskforce.models import TaskForce
 from taskforce.services import StaleEdit
@@ -724,10 +724,12 @@ def action_item_create(
     due_on: date | None = None,
     report_back_meeting: Meeting | None = None,
     agenda_item: AgendaItem | None = None,
+    goal: Goal | None = None,
+    report_back_on: date | None = None,
 ) -> ActionItem:
     if owner_person is None and owner_membership is None and owner_subcommittee is None:
         raise MeetingError(_("An action item needs an owner: a person, an agency or a subcommittee."))
-    for owner in (owner_membership, owner_subcommittee):
+    for owner in (owner_membership, owner_subcommittee, goal):
         if owner is not None and owner.taskforce_id != meeting.taskforce_id:
             raise MeetingError(_("The owner must belong to this task force."))
     if report_back_meeting is not None and report_back_meeting.taskforce_id != meeting.taskforce_id:
@@ -745,6 +747,8 @@ def action_item_create(
         owner_subcommittee=owner_subcommittee,
         due_on=due_on,
         report_back_meeting=report_back_meeting,
+        report_back_on=None if report_back_meeting else report_back_on,
+        goal=goal,
         created_by=actor,
     )
     Meeting.objects.filter(pk=meeting.pk).update(live_version=F("live_version") + 1)

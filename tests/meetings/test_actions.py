@@ -413,3 +413,16 @@ def test_the_live_view_offers_the_outcome_on_a_report_back_item(cast, client_for
     assert response["Location"] == reverse("meetings:run", args=[cast.taskforce.slug, meeting.pk])
     action.refresh_from_db()
     assert action.status == ActionStatus.DROPPED
+
+
+def test_an_action_recorded_in_the_meeting_can_name_a_goal_and_a_report_back_date(cast, client_for, goal, series):
+    first, second, _third = _meetings(series)
+    response = client_for(cast.facilitator).post(
+        reverse("meetings:action_item_create", args=[cast.taskforce.slug, first.pk]),
+        {"action-title": "Brief the judges", "action-owner_membership": cast.agency_a.pk, "action-goal": goal.pk,
+         "action-report_back_on": (first.local_start.date() + timedelta(days=1)).isoformat()},
+    )  # fmt: skip
+    assert response.status_code == 302
+    action = ActionItem.objects.get(title="Brief the judges")
+    assert action.meeting == first and action.goal == goal
+    assert actions.target_meeting(action) == second
