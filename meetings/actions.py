@@ -7,14 +7,19 @@ scheduler or the owner's submission. The facilitator closes the cycle with an ou
 
 from __future__ import annotations
 
+import re
+import secrets
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,6 +37,7 @@ from meetings.models import (
     ReportBack,
     Tier,
 )
+from members import comms
 from members.models import Goal, Membership, Subcommittee, User
 from taskforce import audit, notifications
 from taskforce.models import Notification, TaskForce
@@ -271,6 +277,8 @@ def _description(action: ActionItem, report: ReportBack) -> str:
         lines.append(_("Progress: %(progress)s") % {"progress": report.progress})
         if report.blockers:
             lines.append(_("Blockers: %(blockers)s") % {"blockers": report.blockers})
+        if report.attachment_name:
+            lines.append(_("Attachment: %(name)s (on the action item's page)") % {"name": report.attachment_name})
     else:
         lines.append(_("No written update yet."))
     return "\n".join(lines)
@@ -335,8 +343,52 @@ def report_back_place(*, action: ActionItem, now: datetime | None = None, actor:
     return report
 
 
+def attachment_root() -> Path:
+    return Path(settings.PRIVATE_MEDIA_ROOT) / "report_backs"
+
+
+def attachment_path(report: ReportBack) -> Path:
+    """Where an attachment's bytes are. Storage names are ours (hex), but check containment anyway."""
+    if not re.fullmatch(r"[0-9a-f]{32}", report.attachment_storage):
+        raise Http404
+    root = attachment_root().resolve()
+    path = (root / report.attachment_storage[:2] / report.attachment_storage).resolve()
+    if root not in path.parents:
+        raise Http404
+    return path
+
+
+def _store_attachment(report: ReportBack, upload: UploadedFile) -> Path:
+    """Checked by its bytes, as library uploads are (members.comms); returns the file written."""
+    data = comms.read_upload(upload)
+    name = comms.clean_file_name(upload.name)
+    if not name or not Path(name).stem:
+        raise comms.UploadRejected(_("The file needs a name."))
+    kind = comms.sniff_upload(data, name)
+    storage = secrets.token_hex(16)
+    path = attachment_root() / storage[:2] / storage
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+    with path.open("xb") as handle:  # never overwrite: the name is random
+        handle.write(data)
+    path.chmod(0o640)
+    if report.attachment_storage:
+        old = attachment_path(report)
+        transaction.on_commit(lambda: old.unlink(missing_ok=True))
+    report.attachment_name, report.attachment_storage = name, storage
+    report.attachment_type, report.attachment_size = kind.content_type, len(data)
+    return path
+
+
 @transaction.atomic
-def report_back_submit(*, action: ActionItem, actor: Any, status: str, progress: str, blockers: str = "") -> ReportBack:
+def report_back_submit(
+    *,
+    action: ActionItem,
+    actor: Any,
+    status: str,
+    progress: str,
+    blockers: str = "",
+    attachment: UploadedFile | None = None,
+) -> ReportBack:
     """The owner's written update; on the agenda at once if the target meeting's agenda is open."""
     action = _locked(action)
     if not action.is_open:
@@ -347,7 +399,13 @@ def report_back_submit(*, action: ActionItem, actor: Any, status: str, progress:
     report.status, report.progress, report.blockers = status, progress.strip(), blockers.strip()
     report.submitted_by, report.submitted_at = actor, timezone.now()
     report.due_on = report.due_on or action.report_back_due
-    report.save()
+    written = _store_attachment(report, attachment) if attachment is not None else None
+    try:
+        report.save()
+    except BaseException:
+        if written is not None:
+            written.unlink(missing_ok=True)  # no row names it
+        raise
     audit.record("report_back.submitted", actor=actor, obj=action, taskforce=action.taskforce, report=report.pk)
     meeting = target_meeting(action)
     if report.agenda_item_id:

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from meetings.models import Frequency, ItemType, Meeting, Outcome, ReportStatus, Tier
+from members import comms
 from members.models import Goal, Membership, MembershipStatus, Subcommittee, User
 from taskforce.models import TIME_ZONE_CHOICES, TaskForce
 
@@ -333,6 +334,12 @@ class ReportBackForm(forms.Form):
     progress = forms.CharField(label=_("Progress"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
     blockers = forms.CharField(
         label=_("Blockers"), widget=forms.Textarea(attrs={"rows": 2}), max_length=3000, required=False
+    )
+    attachment = forms.FileField(
+        label=_("Attachment (optional)"),
+        help_text=_("PDF, Word, Excel, PowerPoint, PNG, JPEG, plain text or CSV."),
+        widget=forms.ClearableFileInput(attrs={"accept": comms.ACCEPT_ATTRIBUTE}),
+        required=False,
     )
 
 

@@ -541,6 +541,11 @@ class ReportBack(models.Model):
     )
     outcome_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An optional attachment, stored like library files: under a random name in PRIVATE_MEDIA_ROOT.
+    attachment_name = models.CharField(max_length=200, blank=True)  # the uploader's name, cleaned
+    attachment_storage = models.CharField(max_length=80, blank=True)
+    attachment_type = models.CharField(max_length=120, blank=True)
+    attachment_size = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -45,4 +45,9 @@ urlpatterns = [
     path("tf/<slug:slug>/actions/<int:action_pk>/edit/", views.action_edit, name="action_edit"),
     path("tf/<slug:slug>/actions/<int:action_pk>/report/", views.action_report, name="action_report"),
     path("tf/<slug:slug>/actions/<int:action_pk>/outcome/", views.action_outcome, name="action_outcome"),
+    path(
+        "tf/<slug:slug>/actions/<int:action_pk>/report-backs/<int:report_pk>/attachment/",
+        views.report_back_attachment,
+        name="report_back_attachment",
+    ),
 ]

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -1096,12 +1097,14 @@ def action_report(request: HttpRequest, slug: str, action_pk: int) -> HttpRespon
     action = _action_item(request, taskforce, action_pk)
     if not actions.may_report(request.user, action):
         permissions.deny(request, action, "meetings.report_actionitem")
-    form = ReportBackForm(request.POST, prefix="report")
+    form = ReportBackForm(request.POST, request.FILES, prefix="report")
     if form.is_valid():
         try:
             actions.report_back_submit(action=action, actor=request.user, **form.cleaned_data)
         except services.MeetingError as exc:
             _error(request, exc)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _("Update submitted."))
     else:
@@ -1140,3 +1143,27 @@ def overdue_board(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request, "meetings/actions/board.html", {"taskforce": taskforce, "today": today, "sections": sections}
     )
+
+
+@login_required
+def report_back_attachment(request: HttpRequest, slug: str, action_pk: int, report_pk: int) -> HttpResponse:
+    taskforce = permissions.taskforce_for(request, slug)
+    action = _action_item(request, taskforce, action_pk)
+    report = action.report_backs.exclude(attachment_storage="").filter(pk=report_pk).first()
+    if report is None:
+        audit.record("access.not_found", request=request, obj=action, model="meetings.reportback")
+        raise Http404
+    try:
+        handle = actions.attachment_path(report).open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    audit.record("report_back.attachment_downloaded", request=request, obj=action, report=report.pk)
+    response = FileResponse(
+        handle, as_attachment=True, filename=report.attachment_name, content_type=report.attachment_type
+    )
+    # As for library files: never rendered as ours, never cached.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

@@ -73,6 +73,20 @@ def _agency_b_action(cast) -> dict[str, Any]:
     return {"slug": cast.taskforce.slug, "action_pk": action.pk}
 
 
+def _report_back_attachment(cast) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from meetings import actions
+
+    kwargs = _agency_b_action(cast)
+    action = actions.ActionItem.objects.get(pk=kwargs["action_pk"])
+    upload = SimpleUploadedFile("survey.csv", b"shelter,answered\nNorth,yes\n", content_type="text/csv")
+    report = actions.report_back_submit(
+        action=action, actor=cast.liaison_b, status="on_track", progress="Table attached", attachment=upload
+    )
+    return {**kwargs, "report_pk": report.pk}
+
+
 def meeting_rows(Row, in_harbor, signed_in) -> dict[str, Any]:  # noqa: N803 - the matrix's own classes
     everyone = in_harbor(200)
     facilitators = in_harbor(403, admin=200, coordinator=200, facilitator=200)
@@ -118,10 +132,12 @@ def meeting_rows(Row, in_harbor, signed_in) -> dict[str, Any]:  # noqa: N803 - t
         "meetings:action_detail": Row(_agency_b_action, "GET", everyone),
         "meetings:action_edit": Row(_agency_b_action, "GET", facilitators),
         "meetings:action_report": Row(
-            _agency_b_action, "POST", in_harbor(403, admin=302, coordinator=302, facilitator=302, liaison_b=302,
-                                                member_b=302)
+            _agency_b_action,
+            "POST",
+            in_harbor(403, admin=302, coordinator=302, facilitator=302, liaison_b=302, member_b=302),
         ),  # fmt: skip
         "meetings:action_outcome": Row(_agency_b_action, "POST", facilitators_post),
+        "meetings:report_back_attachment": Row(_report_back_attachment, "GET", everyone),
         # No session: the token is the credential, and a made-up one is a 404 for anyone.
         "meetings:feed": Row(
             lambda cast: {"token": "not-a-real-token"},

@@ -426,3 +426,26 @@ def test_an_action_recorded_in_the_meeting_can_name_a_goal_and_a_report_back_dat
     action = ActionItem.objects.get(title="Brief the judges")
     assert action.meeting == first and action.goal == goal
     assert actions.target_meeting(action) == second
+
+
+def test_an_update_may_carry_an_attachment_seen_by_the_task_force_only(cast, client_for, action, meeting):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    mia = client_for(cast.member_b)
+    upload = SimpleUploadedFile("survey.csv", b"shelter,answered\nNorth,yes\n", content_type="text/csv")
+    data = {"report-status": "on_track", "report-progress": "See the table", "report-attachment": upload}
+    assert mia.post(_url("action_report", cast, action.pk), data).status_code == 302
+    report = ReportBack.objects.get(action_item=action)
+    assert report.attachment_name == "survey.csv" and report.attachment_size > 0
+    assert "Attachment: survey.csv" in report.agenda_item.description
+    url = _url("report_back_attachment", cast, action.pk, report.pk)
+    response = client_for(cast.liaison_a).get(url)
+    assert response.status_code == 200 and b"North,yes" in b"".join(response.streaming_content)
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert client_for(cast.outsider).get(url).status_code == 404
+
+    disguised = SimpleUploadedFile("notes.txt", b"%PDF-1.7 not text", content_type="text/plain")
+    data = {"report-status": "on_track", "report-progress": "Again", "report-attachment": disguised}
+    mia.post(_url("action_report", cast, action.pk), data)
+    report.refresh_from_db()
+    assert report.attachment_name == "survey.csv" and report.progress == "See the table"  # rejected, nothing saved
