@@ -7,6 +7,7 @@ scheduler or the owner's submission. The facilitator closes the cycle with an ou
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import zoneinfo
@@ -42,6 +43,7 @@ from members.models import Goal, Membership, Subcommittee, User
 from taskforce import audit, notifications
 from taskforce.models import Notification, TaskForce
 
+logger = logging.getLogger(__name__)
 MeetingError = services.MeetingError
 
 # Notification kinds: each row is keyed by (kind, action item or task force, recipient, day): sent once.
@@ -490,7 +492,11 @@ def schedule_action_reminders(now: datetime) -> None:
         .select_related("taskforce")
     )
     for action in candidates:
-        report_back_place(action=action, now=now)
+        try:
+            report_back_place(action=action, now=now)
+        except MeetingError:
+            # One meeting that cannot take the item (cancelled meanwhile) must not stop the others.
+            logger.warning("Report-back of action item %s not placed", action.pk, exc_info=True)
     for action in with_related(
         ActionItem.objects.filter(status=ActionStatus.OPEN).exclude(report_back_meeting=None, report_back_on=None)
     ):
