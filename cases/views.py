@@ -499,6 +499,9 @@ def review_edit(request: HttpRequest, slug: str, pk: int, review_pk: int | None 
         Q(active=True) | Q(pk__in=review.recommendations.values("pk") if review else [])
     )
     item = None if review else _review_item(request, case)
+    if item is not None and (existing := case.reviews.filter(meeting_id=item.meeting_id).first()) is not None:
+        # One review record per case per meeting: a second "Record the review" opens the first.
+        return redirect("cases:review_edit", slug=taskforce.slug, pk=case.pk, review_pk=existing.pk)
     initial = {"version": review.version} if review else {}
     if item is not None:
         initial["held_on"] = item.meeting.local_start.date()

@@ -134,3 +134,13 @@ def test_proposing_from_the_case_page(cast, meeting, sheriff_case, client_for):
     response = client_for(cast.liaison_a).post(url)
     assert response.status_code == 302
     assert meeting.items.filter(source_type="cases.case", source_id=str(sheriff_case.pk)).exists()
+
+
+def test_recording_the_review_twice_opens_the_first_record(cast, meeting, sheriff_case, client_for):
+    item = propose(cast, sheriff_case)
+    url = reverse("cases:review_new", kwargs={"slug": cast.taskforce.slug, "pk": sheriff_case.pk})
+    client = client_for(cast.liaison_a)
+    data = {"item": item.pk, "held_on": timezone.localdate().isoformat(), "discussion": "Seen."}
+    client.post(url, data)
+    response = client.post(url, data)
+    assert response.status_code == 302 and sheriff_case.reviews.count() == 1
