@@ -209,7 +209,9 @@ def cadence_measure(taskforce: TaskForce, today: date) -> health.Measure:
     return health.Measure(
         key="meetings.cadence",
         label=_("Meeting cadence"),
-        value=_("%(held)s of %(expected)s expected") % {"held": total_held, "expected": _fraction_text(total_expected)},
+        value=_("%(held)s of %(expected)s expected") % {"held": total_held, "expected": _fraction_text(total_expected)}
+        if counted
+        else _("No complete month yet"),
         status=health.status_for(share, good=100, warn=67) if total_expected else health.INFO,
         target=_("%(cadence)s (the charter); at least monthly in the first six months")
         % {"cadence": taskforce.get_meeting_cadence_display().lower()},

@@ -183,6 +183,13 @@ def test_a_new_task_force_is_held_to_monthly_whatever_its_charter_says(cast, mee
     assert m.status == health.WARN
 
 
+def test_a_task_force_founded_this_month_has_no_cadence_to_judge_yet(cast):
+    TaskForce.objects.filter(pk=cast.taskforce.pk).update(established_on=TODAY.replace(day=1))
+    cast.taskforce.refresh_from_db()
+    m = measure(cast.taskforce, "meetings.cadence", TODAY)
+    assert (m.value, m.status) == ("No complete month yet", health.INFO)
+
+
 def test_meetings_on_time_from_the_live_run(cast, meetings):
     m = measure(cast.taskforce, "meetings.on_time", TODAY)
     assert (m.value, m.status) == ("33%", health.BAD)
