@@ -988,6 +988,9 @@ def action_list(request: HttpRequest, slug: str) -> HttpResponse:
     state = request.GET.get("state", "open")
     if state in ("open", "done", "dropped"):
         queryset = queryset.filter(status=state)
+    goal = request.GET.get("goal", "")
+    if goal.isdigit():  # from the action plan: this goal's actions
+        queryset = queryset.filter(goal_id=int(goal))
     mine = request.GET.get("mine") == "1"
     if mine:
         queryset = queryset.filter(pk__in=actions.owed_by(request.user, taskforce).values("pk"))
@@ -1001,6 +1004,7 @@ def action_list(request: HttpRequest, slug: str) -> HttpResponse:
             "rows": rows,
             "state": state,
             "mine": mine,
+            "goal": goal if goal.isdigit() else "",
             "can_manage": access.can_schedule(request.user, taskforce),
         },
     )

@@ -449,3 +449,11 @@ def test_an_update_may_carry_an_attachment_seen_by_the_task_force_only(cast, cli
     mia.post(_url("action_report", cast, action.pk), data)
     report.refresh_from_db()
     assert report.attachment_name == "survey.csv" and report.progress == "See the table"  # rejected, nothing saved
+
+
+def test_the_list_filters_by_goal_for_the_action_plan(cast, client_for, action, goal):
+    actions.action_item_save(
+        taskforce=cast.taskforce, actor=cast.coordinator, title="Other", owner_person=cast.member_b
+    )
+    page = client_for(cast.member_b).get(_url("actions", cast) + f"?goal={goal.pk}")
+    assert b"Draft the school outreach letter" in page.content and b">Other<" not in page.content
