@@ -84,6 +84,44 @@ def render_item(request: HttpRequest, item: Any) -> str:
     )
 
 
+def reviews_for_minutes(request: HttpRequest, meeting: Any) -> list[dict[str, Any]]:
+    """The meeting's case reviews for the restricted minutes, per reader: full access shows the review, else
+    only "Restricted case". Every review shown is an audited read of the case."""
+    from meetings.models import AgendaItem
+
+    items = AgendaItem.objects.filter(meeting=meeting, source_type=SOURCE_TYPE).order_by("position", "pk")
+    entries: list[dict[str, Any]] = []
+    for item in items:
+        case = case_for_item(item)
+        if case is None or "view_case_full" not in selectors.case_perms(request.user, case):
+            entries.append({"visible": False})
+            continue
+        review = (
+            case.reviews.filter(agenda_item=item)
+            .prefetch_related("recommendations", "participants", "follow_ups__owner")
+            .first()
+        )
+        audit.record("case.viewed", request=request, obj=case, level="full", via="minutes", agenda_item=item.pk)
+        entries.append(
+            {
+                "visible": True,
+                "case": f"{case.number} · {case.label}",
+                "recorded": review is not None,
+                "discussion": review.discussion if review else "",
+                "service_needs": review.service_needs if review else "",
+                "recommendations": [str(r) for r in review.recommendations.all()] if review else [],
+                "participants": [p.full_name for p in review.participants.all()] if review else [],
+                "follow_ups": [
+                    {"task": f.task, "owner": f.owner.full_name, "due_on": f.due_on, "status": f.get_status_display()}
+                    for f in review.follow_ups.all()
+                ]
+                if review
+                else [],
+            }
+        )
+    return entries
+
+
 def connect_meetings() -> None:
     """Plug into the meetings app if it offers the hooks (it is built alongside; absent, nothing happens)."""
     try:
@@ -92,3 +130,4 @@ def connect_meetings() -> None:
         return
     hooks.register_case_item_access(may_review)
     hooks.register_case_item_renderer(render_item)
+    hooks.register_case_minutes(reviews_for_minutes)

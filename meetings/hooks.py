@@ -4,6 +4,10 @@ cases registers, in its AppConfig.ready:
 
     hooks.register_case_item_access(lambda user, item: ...)   # may this person see this case-review item?
     hooks.register_case_item_renderer(lambda request, item: "<html>")  # the partial shown in its place
+    hooks.register_case_minutes(lambda request, meeting: [...])  # the reviews, as this reader may see them
+
+The sealed minutes never hold case content: the restricted edition adds the case reviews at reading
+time, each reader seeing only the cases they have full access to, and "Restricted case" for the others.
 
 Until something registers, a case-review item follows the ordinary tier rules and shows its own text.
 """
@@ -15,9 +19,11 @@ from typing import Any
 
 CaseAccess = Callable[[Any, Any], bool]
 CaseRenderer = Callable[[Any, Any], str]
+CaseMinutes = Callable[[Any, Any], list[dict[str, Any]]]
 
 _case_access: CaseAccess | None = None
 _case_renderer: CaseRenderer | None = None
+_case_minutes: CaseMinutes | None = None
 
 
 def register_case_item_access(func: CaseAccess) -> CaseAccess:
@@ -38,3 +44,14 @@ def case_item_access() -> CaseAccess | None:
 
 def case_item_renderer() -> CaseRenderer | None:
     return _case_renderer
+
+
+def register_case_minutes(func: CaseMinutes) -> CaseMinutes:
+    global _case_minutes
+    _case_minutes = func
+    return func
+
+
+def case_reviews_for_minutes(request: Any, meeting: Any) -> list[dict[str, Any]]:
+    """Each case-review entry of the meeting as `request.user` may see it (empty without the cases app)."""
+    return _case_minutes(request, meeting) if _case_minutes is not None else []

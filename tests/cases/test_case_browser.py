@@ -130,7 +130,7 @@ def test_a_case_shared_under_a_release_is_reviewed_in_a_meeting(browser_settings
     meeting_url = f"{base}/tf/{slug}/meetings/{meeting.pk}/"
     alice = sign_in(browser, base, cast.coordinator.email)
     alice.goto(meeting_url)
-    expect(alice.get_by_text("Restricted item", exact=True)).to_be_visible()
+    expect(alice.get_by_text("Restricted case", exact=True)).to_be_visible()
     alice.screenshot(path=SHOTS.format("6-restricted"), full_page=True)
     assert "M.R." not in alice.content() and "CAC-2026-014" not in alice.content()
     assert alice.goto(f"{base}/tf/{slug}/cases/{case.pk}/").status == 404
@@ -157,6 +157,9 @@ def test_a_case_shared_under_a_release_is_reviewed_in_a_meeting(browser_settings
     fred = sign_in(browser, base, cast.facilitator.email)
     fred.goto(f"{meeting_url}minutes/?edition=restricted")
     expect(fred.get_by_text("Case review (recorded in the case file)")).to_be_visible()
+    # Fred is one of the lead agency's people: the restricted minutes show him the review itself.
+    expect(fred.get_by_text("Buyer identified from hotel records; safety plan holds.")).to_be_visible()
+    expect(fred.get_by_text("Request hotel CCTV", exact=False)).to_be_visible()
     fred.screenshot(path=SHOTS.format("9-restricted-minutes"), full_page=True)
     fred.goto(f"{meeting_url}minutes/?edition=general")
     general = fred.content()
@@ -166,6 +169,7 @@ def test_a_case_shared_under_a_release_is_reviewed_in_a_meeting(browser_settings
     expect(bea.get_by_text("Buyer identified from hotel records")).to_be_visible()
     expect(bea.get_by_text("Request hotel CCTV")).to_be_visible()
     alice.goto(f"{meeting_url}minutes/?edition=restricted")
+    expect(alice.get_by_role("heading", name="Restricted case")).to_be_visible()
     assert "Buyer identified" not in alice.content()
 
     # Bea sees who looked at the case.

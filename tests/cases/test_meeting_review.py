@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import time, timedelta
 from types import SimpleNamespace
 
@@ -9,11 +10,13 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from cases import review, services
 from meetings import services as meetings
 from meetings.models import Minutes
 from taskforce import agenda
+from taskforce.models import AuditEvent
 from tests.cases.world import make_case
 
 
@@ -144,3 +147,47 @@ def test_recording_the_review_twice_opens_the_first_record(cast, meeting, sherif
     client.post(url, data)
     response = client.post(url, data)
     assert response.status_code == 302 and sheriff_case.reviews.count() == 1
+
+
+def test_the_restricted_minutes_carry_the_review_for_readers_with_full_access_only(cast, meeting, client_for):
+    """Fred facilitates and is one of the lead agency's people; Alice coordinates but has no access."""
+    case = make_case(cast, number="CAC-9", lead=cast.agency_b, actor=cast.liaison_b, label="Kestrel")
+    item = propose(cast, case)
+    record = services.review_save(
+        case=case, actor=cast.liaison_b, held_on=timezone.localdate(), participants=[cast.liaison_b],
+        discussion="Placement is stable; school re-enrolment next.", service_needs="Tutoring", recommendations=[],
+        agenda_item=item,
+    )  # fmt: skip
+    services.follow_up_add(
+        review=record, actor=cast.liaison_b, task="Arrange tutoring", owner=cast.liaison_b,
+        due_on=timezone.localdate() + timedelta(days=5),
+    )  # fmt: skip
+    minutes = meetings.minutes_draft(meeting=meeting, actor=cast.facilitator)
+    assert "Placement is stable" not in str(meetings.minutes_record(minutes, meetings.RESTRICTED))  # never sealed
+
+    page = reverse("meetings:minutes", kwargs={"slug": cast.taskforce.slug, "pk": meeting.pk})
+    fred = client_for(cast.facilitator).get(page, {"edition": "restricted"}).content.decode()
+    assert "CAC-9 · Kestrel" in fred and "Placement is stable" in fred and "Arrange tutoring" in fred
+    alice = client_for(cast.coordinator).get(page, {"edition": "restricted"}).content.decode()
+    assert "Restricted case" in alice and "Placement is stable" not in alice and "Kestrel" not in alice
+    general = client_for(cast.facilitator).get(page, {"edition": "general"}).content.decode()
+    assert "Placement is stable" not in general and "Kestrel" not in general
+
+    pdf_url = reverse(
+        "meetings:minutes_pdf", kwargs={"slug": cast.taskforce.slug, "pk": meeting.pk, "edition": "restricted"}
+    )
+    text = " ".join(
+        " ".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(client_for(cast.facilitator).get(pdf_url).content)).pages
+        ).split()
+    )
+    assert "Placement is stable" in text and "Arrange tutoring" in text
+    general_pdf = reverse(
+        "meetings:minutes_pdf", kwargs={"slug": cast.taskforce.slug, "pk": meeting.pk, "edition": "general"}
+    )
+    general_text = " ".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(client_for(cast.facilitator).get(general_pdf).content)).pages
+    )
+    assert "Placement" not in general_text and "Kestrel" not in general_text
+    reads = AuditEvent.objects.filter(action="case.viewed", object_id=str(case.pk), actor=cast.facilitator)
+    assert reads.filter(detail__via="minutes").exists()

@@ -154,7 +154,7 @@ def test_restricted_items_show_as_restricted_to_those_without_access(cast, clien
         presenter=cast.liaison_a,
     )
     member_view = client_for(cast.member_b).get(url("detail", meeting)).content.decode()
-    assert "Case 24-117" not in member_view and "Restricted item" in member_view
+    assert "Case 24-117" not in member_view and "Restricted case" in member_view
     assert "Case 24-117" in client_for(cast.liaison_a).get(url("detail", meeting)).content.decode()
     assert "Case 24-117" in client_for(cast.coordinator).get(url("detail", meeting)).content.decode()
 
