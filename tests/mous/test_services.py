@@ -524,3 +524,29 @@ def test_a_party_is_asked_again_after_declining_or_a_new_signatory(cast, signing
     assert signing.status == MouStatus.EXECUTED
     with pytest.raises(services.MouError):
         services.party_resend(party=party_b, actor=cast.coordinator)
+
+
+def test_open_objections_land_on_the_next_meetings_agenda_through_the_meetings_app(cast, circulated):
+    """The real seam: the meetings app's handler puts one MOU-objections item on the next meeting."""
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from meetings import services as meetings
+    from meetings.models import AgendaItem
+
+    later = meetings.meeting_create(
+        taskforce=cast.taskforce, actor=cast.facilitator, title="Quarterly", day=timezone.localdate() + timedelta(days=30),
+        start_time=time(10), end_time=time(11), time_zone="America/New_York", facilitator=cast.facilitator,
+    )  # fmt: skip
+    sooner = meetings.meeting_create(
+        taskforce=cast.taskforce, actor=cast.facilitator, title="Monthly", day=timezone.localdate() + timedelta(days=7),
+        start_time=time(10), end_time=time(11), time_zone="America/New_York", facilitator=cast.facilitator,
+    )  # fmt: skip
+    services.objection_raise(
+        mou=circulated, version=circulated.latest_version, clause_number=3, actor=cast.liaison_a, reason="Too broad"
+    )
+    services.objections_to_agenda(mou=circulated, actor=cast.coordinator)
+    item = AgendaItem.objects.get(item_type="mou_objections")
+    assert item.meeting == sooner and item.meeting != later
+    assert "Clause 3" in item.description
