@@ -213,3 +213,14 @@ def test_a_goal_unreviewed_for_a_year_reminds_coordinators_once(cast):
     assert mail.outbox[0].to == ["alice@dss.example.org"] and "Protocols" in mail.outbox[0].subject
     services.goal_mark_reviewed(goal=goal, actor=cast.coordinator)
     assert services.schedule_goal_reviews(timezone.now()) == 0
+
+
+def test_each_goal_links_to_its_action_items(cast, client_for):
+    goal = services.goal_save(taskforce=cast.taskforce, actor=cast.coordinator, title="Protocols", objective="Write one",
+                              target_on=date(2027, 1, 1), status="on_track", progress=0)  # fmt: skip
+    actions = reverse("meetings:actions", args=[cast.taskforce.slug])
+    add = reverse("meetings:action_create", args=[cast.taskforce.slug])
+    coordinator = client_for(cast.coordinator).get(reverse("members:plan", args=[cast.taskforce.slug])).content.decode()
+    assert f"{actions}?goal={goal.pk}" in coordinator and f"{add}?goal={goal.pk}" in coordinator
+    member = client_for(cast.member_b).get(reverse("members:plan", args=[cast.taskforce.slug])).content.decode()
+    assert f"{actions}?goal={goal.pk}" in member and f"{add}?goal={goal.pk}" not in member
