@@ -134,6 +134,9 @@ def charter_measure(taskforce: TaskForce, today: date) -> health.Measure:
         ),
         group=GROUP_MEMBERSHIP,
         order=20,
+        snapshot=100 if status == health.GOOD else 50 if status == health.WARN else 0,
+        trend_unit="%",
+        trend_label=_("Charter complete and adopted (100), drafted (50), missing (0), by month"),
     )
 
 
@@ -175,6 +178,9 @@ def roles_measure(taskforce: TaskForce, today: date) -> health.Measure:
         ),
         group=GROUP_MEMBERSHIP,
         order=30,
+        snapshot=share,
+        trend_unit="%",
+        trend_label=_("Active agencies with roles defined, by month"),
     )
 
 
@@ -346,6 +352,9 @@ def action_plan_measure(taskforce: TaskForce, today: date) -> health.Measure:
         ),
         group=GROUP_PLAN,
         order=80,
+        snapshot=average,
+        trend_unit="%",
+        trend_label=_("Average goal progress, by month"),
     )
 
 

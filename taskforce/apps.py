@@ -6,4 +6,10 @@ class TaskforceConfig(AppConfig):
     verbose_name = "Taskforce core"
 
     def ready(self) -> None:
-        from taskforce import auth  # noqa: F401  (connects the login audit receivers)
+        from taskforce import (
+            auth,  # noqa: F401  (connects the login audit receivers)
+            health,
+            notifications,
+        )
+
+        notifications.register_scheduler(health.record_snapshots)

@@ -70,10 +70,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from taskforce.models import TaskForce
+from taskforce.models import HealthSnapshot, TaskForce
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,9 @@ class Measure:
     table: Table | None = None
     group: str = ""
     order: int = 100
+    # For a measure with no history in the records: the number to keep once a month, so a trend builds up
+    # (see record_snapshots). Leave None when `trend` is computed from the records.
+    snapshot: float | None = None
 
     @property
     def status_label(self) -> str:
@@ -169,7 +173,55 @@ def measures_for(taskforce: TaskForce, today: date) -> list[Measure]:
                     order=10_000,
                 )
             )
+    _trends_from_snapshots(taskforce, today, measures)
     return sorted(measures, key=lambda m: (m.order, m.key))
+
+
+SNAPSHOT_MONTHS = 6
+
+
+def _trends_from_snapshots(taskforce: TaskForce, today: date, measures: list[Measure]) -> None:
+    """Give measures kept by snapshot their trend: the kept months, then this month's live value. One query."""
+    kept = [m for m in measures if m.snapshot is not None and not m.trend]
+    if not kept:
+        return
+    windows = months_back(today, SNAPSHOT_MONTHS)
+    values: dict[tuple[str, date], float] = {
+        (key, month): value
+        for key, month, value in HealthSnapshot.objects.filter(
+            taskforce=taskforce, key__in=[m.key for m in kept], month__gte=windows[0][1]
+        ).values_list("key", "month", "value")
+    }
+    for measure in kept:
+        points = [
+            (label, values[(measure.key, start)])
+            for label, start, _end in windows[:-1]
+            if (measure.key, start) in values
+        ]
+        measure.trend = [*points, (windows[-1][0], measure.snapshot)]
+        measure.trend_label = measure.trend_label or str(_("Kept once a month"))
+
+
+def record_snapshots(now: Any = None) -> int:
+    """Keep this month's value of every snapshot measure of every task force (hourly; once a day in effect)."""
+    today = timezone.localdate()
+    month = today.replace(day=1)
+    recorded = 0
+    done_today = set(
+        HealthSnapshot.objects.filter(month=month, recorded_on=today).values_list("taskforce_id", flat=True).distinct()
+    )
+    for taskforce in TaskForce.objects.exclude(pk__in=done_today):
+        for measure in measures_for(taskforce, today):
+            if measure.snapshot is None:
+                continue
+            HealthSnapshot.objects.update_or_create(
+                taskforce=taskforce,
+                key=measure.key,
+                month=month,
+                defaults={"value": float(measure.snapshot), "recorded_on": today},
+            )
+            recorded += 1
+    return recorded
 
 
 def grouped(measures: list[Measure]) -> list[tuple[str, list[Measure]]]:

@@ -165,3 +165,21 @@ class TaskForceGroupObjectPermission(GroupObjectPermissionBase):
 
 class TaskForceUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(TaskForce, on_delete=models.CASCADE)
+
+
+class HealthSnapshot(models.Model):
+    """A health measure's value in a month, for measures whose history is not in the records themselves
+    (whether the charter was adopted, how many agencies had defined roles, action-plan progress)."""
+
+    taskforce = models.ForeignKey(TaskForce, on_delete=models.CASCADE, related_name="health_snapshots")
+    key = models.CharField(max_length=64)
+    month = models.DateField()  # the first day of the month
+    value = models.FloatField()
+    recorded_on = models.DateField()
+
+    class Meta:
+        ordering = ["month"]
+        constraints = [models.UniqueConstraint(fields=["taskforce", "key", "month"], name="health_snapshot_once")]
+
+    def __str__(self) -> str:
+        return f"{self.taskforce} {self.key} {self.month:%Y-%m}: {self.value}"

@@ -205,9 +205,7 @@ def may_sign_for(user: Any, membership: models.Model) -> bool:
     """Whether `user` is the authorized signatory of the agency `membership` stands for (and it is active)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    return bool(
-        getattr(membership, "signatory_id", None) == user.pk and getattr(membership, "status", "") == "active"
-    )
+    return bool(getattr(membership, "signatory_id", None) == user.pk and getattr(membership, "status", "") == "active")
 
 
 def may_act_on_signature_request(user: Any, signature_request: models.Model) -> bool:

@@ -469,3 +469,26 @@ def test_a_failing_provider_shows_as_unavailable_and_spares_the_rest(cast, monke
     assert response.status_code == 200
     assert b"Some measures are unavailable" in response.content
     assert b"Sector coverage" in response.content
+
+
+def test_measures_without_history_build_a_trend_from_monthly_snapshots(cast):
+    """Roles defined has no history in the records: the hourly scheduler keeps one value a month."""
+    import time_machine
+
+    from taskforce.models import HealthSnapshot
+
+    Membership.objects.filter(pk=cast.agency_a.pk).update(roles_and_responsibilities="Investigate")
+    with time_machine.travel(timezone.make_aware(timezone.datetime(2026, 9, 15, 12)), tick=False):
+        assert health.record_snapshots() >= 3  # charter, roles, action plan
+        assert health.record_snapshots() == 0  # once a day
+    Membership.objects.filter(pk=cast.agency_b.pk).update(roles_and_responsibilities="Shelter")
+    with time_machine.travel(timezone.make_aware(timezone.datetime(2026, 10, 15, 12)), tick=False):
+        health.record_snapshots()
+    Membership.objects.filter(pk=cast.agency_c.pk).update(roles_and_responsibilities="Fund")
+    m = measure(cast.taskforce, "members.roles", today=date(2026, 11, 20))
+    sep, oct, nov = [label for label, _first, _last in health.months_back(date(2026, 11, 20), 3)]
+    assert m.trend == [(sep, 33.0), (oct, 67.0), (nov, 100)]
+    assert m.chart is not None and m.trend_direction == "up"
+    assert HealthSnapshot.objects.filter(taskforce=cast.taskforce, key="members.roles").count() == 2
+    other = measure(cast.other_taskforce, "members.roles", today=date(2026, 11, 20))
+    assert [value for _label, value in other.trend] == [0, 0, 0]  # Lakeshore's own snapshots, not Harbor's
