@@ -53,7 +53,7 @@ migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 
 # Each app seeds its own part of the demo (members first: the others build on its task force and people).
-DEMO_SEEDS := seed_demo seed_meetings seed_cases
+DEMO_SEEDS := seed_demo seed_meetings seed_cases seed_mous
 
 run: migrate
 	for seed in $(DEMO_SEEDS); do $(PY) manage.py $$seed || exit 1; done
