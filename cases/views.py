@@ -65,8 +65,7 @@ def _case(request: HttpRequest, taskforce: TaskForce, pk: int, need: str | None 
     case = permissions.get_for_user(request.user, VIEW, queryset, request=request, pk=pk)
     perms = selectors.case_perms(request.user, case)
     if need is not None and need not in perms:
-        audit.record("access.forbidden", request=request, obj=case, perm=f"cases.{need}")
-        raise permissions.PermissionDenied403(f"cases.{need}")
+        permissions.deny(request, case, f"cases.{need}")
     if request.method == "GET":
         # Every read of every case page is in the case's access log, with how much of it was shown.
         page = request.resolver_match.url_name if request.resolver_match else ""
@@ -154,8 +153,7 @@ def case_create(request: HttpRequest, slug: str) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     lead = _own_membership(request.user, taskforce)
     if lead is None:
-        audit.record("access.forbidden", request=request, obj=taskforce, perm="cases.add_case")
-        raise permissions.PermissionDenied403("cases.add_case")
+        permissions.deny(request, taskforce, "cases.add_case")
     form = CaseForm(request.POST or None, taskforce=taskforce, lead=lead)
     if request.method == "POST" and form.is_valid():
         data = {key: value for key, value in form.cleaned_data.items() if key != "version"}

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from meetings import hooks
 from meetings.models import AgendaItem, ItemType, Meeting
-from taskforce import audit, permissions
+from taskforce import permissions
 from taskforce.models import TaskForce
 
 FACILITATE = "meetings.change_meeting"
@@ -25,8 +25,7 @@ def can_schedule(user: Any, taskforce: TaskForce) -> bool:
 
 def require_schedule(request: HttpRequest, taskforce: TaskForce) -> None:
     if not can_schedule(request.user, taskforce):
-        audit.record("access.forbidden", request=request, obj=taskforce, perm="meetings.add_meeting")
-        raise permissions.PermissionDenied403("meetings.add_meeting")
+        permissions.deny(request, taskforce, "meetings.add_meeting")
 
 
 def can_facilitate(user: Any, meeting: Meeting) -> bool:

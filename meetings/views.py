@@ -852,8 +852,7 @@ def minutes_pdf(request: HttpRequest, slug: str, pk: int, edition: str) -> HttpR
     if edition not in (services.GENERAL, services.RESTRICTED):
         raise Http404
     if edition == services.RESTRICTED and not access.can_see_restricted_minutes(request.user, meeting):
-        audit.record("access.forbidden", request=request, obj=meeting, perm="restricted_minutes")
-        raise permissions.PermissionDenied403("restricted_minutes")
+        permissions.deny(request, meeting, "restricted_minutes")
     record = _minutes(request, meeting)
     data = services.minutes_record(record, edition)
     pdf = render_pdf(

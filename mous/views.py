@@ -60,11 +60,6 @@ def _child(request: HttpRequest, mou: Mou, queryset, **lookup):
     return obj
 
 
-def _forbid(request: HttpRequest, obj, perm: str) -> None:
-    audit.record("access.forbidden", request=request, obj=obj, perm=perm)
-    raise permissions.PermissionDenied403(perm)
-
-
 def _flags(request: HttpRequest, mou: Mou) -> dict:
     perms = permissions.perms_on(request.user, mou)
     return {
@@ -445,7 +440,7 @@ def objection_new(request: HttpRequest, slug: str, pk: int, number: int) -> Http
     mou = _mou(request, taskforce, pk, "mous.comment_mou")
     version = _child(request, mou, MouVersion.objects.filter(mou=mou), number=number)
     if services.party_for(request.user, mou) is None:
-        _forbid(request, mou, "mous.comment_mou")
+        permissions.deny(request, mou, "mous.comment_mou")
     clauses = list(version.clauses.all())
     form = forms.ObjectionForm(
         request.POST or None, clauses=clauses, initial={"clause_number": request.GET.get("clause")}
@@ -454,7 +449,7 @@ def objection_new(request: HttpRequest, slug: str, pk: int, number: int) -> Http
         try:
             objection = services.objection_raise(mou=mou, version=version, actor=request.user, **form.cleaned_data)
         except services.NotAuthorized:
-            _forbid(request, mou, "mous.comment_mou")
+            permissions.deny(request, mou, "mous.comment_mou")
         except services.MouError as error:
             form.add_error(None, str(error))
         else:
@@ -497,7 +492,7 @@ def objection_detail(request: HttpRequest, slug: str, pk: int, objection_pk: int
     form = forms.CommentForm(request.POST or None)
     if request.method == "POST":
         if not may_discuss:
-            _forbid(request, mou, "mous.comment_mou")
+            permissions.deny(request, mou, "mous.comment_mou")
         if form.is_valid():
             services.objection_comment(objection=objection, actor=request.user, body=form.cleaned_data["body"])
             return redirect(f"{reverse('mous:objection', args=[taskforce.slug, mou.pk, objection.pk])}#discussion")
@@ -533,7 +528,7 @@ def objection_withdraw(request: HttpRequest, slug: str, pk: int, objection_pk: i
     try:
         services.objection_withdraw(objection=objection, actor=request.user)
     except services.NotAuthorized:
-        _forbid(request, mou, "mous.comment_mou")
+        permissions.deny(request, mou, "mous.comment_mou")
     except services.MouError as error:
         messages.error(request, str(error))
     else:
@@ -683,7 +678,7 @@ def request_detail(request: HttpRequest, slug: str, pk: int, request_pk: int) ->
     flags = _flags(request, mou)
     is_mine = step.user_id == request.user.pk
     if not (is_mine or flags["can_manage"]):
-        _forbid(request, mou, "mous.act_on_request")
+        permissions.deny(request, mou, "mous.act_on_request")
     if is_mine and step.is_pending and mou.signing_version_id == step.version_id:
         step = services.request_view(req=step, actor=request.user)
     authorized = permissions.may_act_on_signature_request(request.user, step)
@@ -737,7 +732,7 @@ def request_sign(request: HttpRequest, slug: str, pk: int, request_pk: int) -> H
             "mou.sign_refused", request=request, obj=mou, request_id=step.pk, party=step.party.membership_id,
             reason="not the signatory",
         )  # fmt: skip
-        _forbid(request, mou, "mous.sign_for_agency")
+        permissions.deny(request, mou, "mous.sign_for_agency")
     form = forms.SignForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Type your full name and title and attest your authority to sign."))
@@ -754,7 +749,7 @@ def request_sign(request: HttpRequest, slug: str, pk: int, request_pk: int) -> H
             request=request,
         )
     except services.NotAuthorized:
-        _forbid(request, mou, "mous.sign_for_agency")
+        permissions.deny(request, mou, "mous.sign_for_agency")
     except services.MouError as error:
         messages.error(request, str(error))
         return redirect("mous:request", slug=taskforce.slug, pk=mou.pk, request_pk=step.pk)
@@ -772,7 +767,7 @@ def request_approve(request: HttpRequest, slug: str, pk: int, request_pk: int) -
     taskforce, mou, step = _act(request, slug, pk, request_pk)
     if not permissions.may_act_on_signature_request(request.user, step):
         audit.record("mou.approve_refused", request=request, obj=mou, request_id=step.pk)
-        _forbid(request, mou, "mous.approve_for_agency")
+        permissions.deny(request, mou, "mous.approve_for_agency")
     try:
         services.request_approve(req=step, actor=request.user, request=request)
     except services.MouError as error:
@@ -788,7 +783,7 @@ def request_decline(request: HttpRequest, slug: str, pk: int, request_pk: int) -
     taskforce, mou, step = _act(request, slug, pk, request_pk)
     if not permissions.may_act_on_signature_request(request.user, step):
         audit.record("mou.decline_refused", request=request, obj=mou, request_id=step.pk)
-        _forbid(request, mou, "mous.decline_for_agency")
+        permissions.deny(request, mou, "mous.decline_for_agency")
     form = forms.DeclineForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a reason and explain it."))
@@ -888,7 +883,7 @@ def lou_acknowledge(request: HttpRequest, slug: str, pk: int, letter_pk: int) ->
     try:
         services.lou_acknowledge(letter=letter, actor=request.user)
     except services.NotAuthorized:
-        _forbid(request, mou, "mous.comment_mou")
+        permissions.deny(request, mou, "mous.comment_mou")
     except services.MouError as error:
         messages.error(request, str(error))
     else:
