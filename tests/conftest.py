@@ -66,5 +66,21 @@ def client_for(client):
 
 
 @pytest.fixture
+def browser_settings(settings):
+    """For live_server + Playwright tests: no second-factor gate (tested on its own), a private cache, and
+    the locmem outbox (live_server runs in a thread of this process, so it is the one the test reads)."""
+    from django.core import mail
+    from django.core.cache import cache
+
+    settings.REQUIRE_MFA = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "browser"}}
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    cache.clear()
+    mail.outbox = []
+    yield settings
+    cache.clear()
+
+
+@pytest.fixture
 def password() -> str:
     return PASSWORD

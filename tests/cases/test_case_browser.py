@@ -9,58 +9,25 @@ Screenshots of each step go to /tmp/cases-*.png, for looking at when something f
 
 from __future__ import annotations
 
-import re
 import tempfile
 from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
-from django.core import mail
-from django.core.cache import cache
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from cases.models import Case
 from meetings import services as meetings
 from meetings.models import Meeting
 from taskforce.models import AuditEvent
-from tests.cast import PASSWORD, build_cast
+from tests.browser import label, signed_in_page
+from tests.cast import build_cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 SHOTS = str(Path(tempfile.gettempdir()) / "cases-{}.png")
 NARRATIVE = "Recruited through a gaming chat; met the buyer at the Harbor Inn."
-
-
-@pytest.fixture
-def browser_settings(settings):
-    settings.REQUIRE_MFA = False
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cases"}}
-    if hasattr(settings, "MAILERS"):
-        settings.MAILERS = {"default": {"BACKEND": LOCMEM}}
-    else:
-        settings.EMAIL_BACKEND = LOCMEM
-    cache.clear()
-    mail.outbox = []
-    yield settings
-    cache.clear()
-
-
-def label(text: str) -> re.Pattern:
-    return re.compile(rf"^\s*{re.escape(text)}\s*\*?\s*$")
-
-
-def sign_in(browser: Browser, base: str, email: str) -> Page:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base}/accounts/login/")
-    page.locator("input[name=login]").fill(email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-    return page
 
 
 def test_a_case_shared_under_a_release_is_reviewed_in_a_meeting(browser_settings, live_server, browser: Browser):
@@ -79,7 +46,7 @@ def test_a_case_shared_under_a_release_is_reviewed_in_a_meeting(browser_settings
     slug = cast.taskforce.slug
 
     # Bea, the CAC's liaison, opens the case: only her agency sees it.
-    bea = sign_in(browser, base, cast.liaison_b.email)
+    bea = signed_in_page(browser, base, cast.liaison_b.email)
     bea.goto(f"{base}/tf/{slug}/cases/")
     bea.get_by_role("link", name="Open a case").click()
     bea.get_by_label(label("Case number")).fill("CAC-2026-014")
@@ -128,14 +95,14 @@ def test_a_case_shared_under_a_release_is_reviewed_in_a_meeting(browser_settings
     # The meeting runs. The Sheriff's liaison sees the case; the coordinator (facilitating, no access) does not.
     meetings.meeting_start(meeting=Meeting.objects.get(pk=meeting.pk), actor=cast.facilitator)
     meeting_url = f"{base}/tf/{slug}/meetings/{meeting.pk}/"
-    alice = sign_in(browser, base, cast.coordinator.email)
+    alice = signed_in_page(browser, base, cast.coordinator.email)
     alice.goto(meeting_url)
     expect(alice.get_by_text("Restricted case", exact=True)).to_be_visible()
     alice.screenshot(path=SHOTS.format("6-restricted"), full_page=True)
     assert "M.R." not in alice.content() and "CAC-2026-014" not in alice.content()
     assert alice.goto(f"{base}/tf/{slug}/cases/{case.pk}/").status == 404
 
-    larry = sign_in(browser, base, cast.liaison_a.email)
+    larry = signed_in_page(browser, base, cast.liaison_a.email)
     larry.goto(meeting_url)
     expect(larry.get_by_text("Case CAC-2026-014 · M.R.")).to_be_visible()
     expect(larry.get_by_text("✓ Larry Liaison")).to_be_visible()  # the roster: he may take part
@@ -154,7 +121,7 @@ def test_a_case_shared_under_a_release_is_reviewed_in_a_meeting(browser_settings
     # Minutes: the restricted edition records the review; the general edition does not mention it; the review's
     # content is in the case file, for those with access.
     meetings.minutes_draft(meeting=Meeting.objects.get(pk=meeting.pk), actor=cast.facilitator)
-    fred = sign_in(browser, base, cast.facilitator.email)
+    fred = signed_in_page(browser, base, cast.facilitator.email)
     fred.goto(f"{meeting_url}minutes/?edition=restricted")
     expect(fred.get_by_text("Case review (recorded in the case file)")).to_be_visible()
     # Fred is one of the lead agency's people: the restricted minutes show him the review itself.

@@ -17,15 +17,15 @@ from playwright.sync_api import Browser, expect
 
 from meetings import services
 from meetings.models import ActionItem, ActionStatus
+from tests.browser import label, signed_in_page
 from tests.cast import build_cast
-from tests.meetings.test_meeting_browser import browser_settings, label, sign_in  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = str(Path(tempfile.gettempdir()) / "actions-{}.png")
 
 
-def test_a_live_action_item_reports_back_on_the_next_agenda(browser_settings, live_server, browser: Browser):  # noqa: F811
+def test_a_live_action_item_reports_back_on_the_next_agenda(browser_settings, live_server, browser: Browser):
     cast = build_cast()
     zone = "America/New_York"
 
@@ -42,7 +42,7 @@ def test_a_live_action_item_reports_back_on_the_next_agenda(browser_settings, li
     tf = f"{base}/tf/{cast.taskforce.slug}"
 
     # The facilitator runs today's meeting and records an action item for Mia, to report at the next meeting.
-    fred = sign_in(browser, base, cast.facilitator.email)
+    fred = signed_in_page(browser, base, cast.facilitator.email)
     fred.on("dialog", lambda dialog: dialog.accept())
     fred.goto(f"{tf}/meetings/{this_one.pk}/run/")
     fred.get_by_role("button", name="Start the meeting").click()
@@ -57,7 +57,7 @@ def test_a_live_action_item_reports_back_on_the_next_agenda(browser_settings, li
     fred.screenshot(path=SHOTS.format("1-recorded"), full_page=True)
 
     # Mia finds what she owes and writes her update.
-    mia = sign_in(browser, base, cast.member_b.email)
+    mia = signed_in_page(browser, base, cast.member_b.email)
     mia.goto(f"{tf}/meetings/")
     mia.get_by_role("link", name="Action items", exact=True).first.click()
     mia.get_by_label("Only what I owe").check()

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
@@ -24,42 +23,12 @@ from pypdf import PdfReader
 from meetings import services
 from meetings.models import ActionItem, Attendance, Meeting
 from taskforce import notifications
-from tests.cast import PASSWORD, build_cast
+from tests.browser import label, signed_in_page
+from tests.cast import build_cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 SHOTS = str(Path(tempfile.gettempdir()) / "meetings-{}.png")
-
-
-@pytest.fixture
-def browser_settings(settings):
-    settings.REQUIRE_MFA = False
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "browser"}}
-    if hasattr(settings, "MAILERS"):
-        settings.MAILERS = {"default": {"BACKEND": LOCMEM}}
-    else:
-        settings.EMAIL_BACKEND = LOCMEM
-    cache.clear()
-    mail.outbox = []
-    yield settings
-    cache.clear()
-
-
-def label(text: str) -> re.Pattern:
-    return re.compile(rf"^\s*{re.escape(text)}\s*\*?\s*$")
-
-
-def sign_in(browser: Browser, base: str, email: str) -> Page:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base}/accounts/login/")
-    page.locator("input[name=login]").fill(email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-    return page
 
 
 def propose(page: Page, meeting_url: str, title: str, minutes: str, *, restricted: bool = False) -> None:
@@ -92,14 +61,14 @@ def test_a_meeting_from_agenda_call_to_minutes_pdf(browser_settings, live_server
     meeting_url = f"{base}/tf/{cast.taskforce.slug}/meetings/{meeting.pk}/"
 
     # Members propose items while the call is open.
-    mia = sign_in(browser, base, cast.member_b.email)
+    mia = signed_in_page(browser, base, cast.member_b.email)
     propose(mia, meeting_url, "Runaway youth protocol update", "20")
     mia.screenshot(path=SHOTS.format("1-proposed"), full_page=True)
-    larry = sign_in(browser, base, cast.liaison_a.email)
+    larry = signed_in_page(browser, base, cast.liaison_a.email)
     propose(larry, meeting_url, "Case 24-117 placement", "10", restricted=True)
 
     # The facilitator accepts both, adds a long item and sees the agenda run over the meeting's hour.
-    fred = sign_in(browser, base, cast.facilitator.email)
+    fred = signed_in_page(browser, base, cast.facilitator.email)
     fred.on("dialog", lambda dialog: dialog.accept())
     fred.goto(meeting_url)
     for _ in range(2):

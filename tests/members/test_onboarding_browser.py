@@ -12,47 +12,18 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from playwright.sync_api import Browser, Page, expect
 
 from members.models import Membership, MembershipStatus, User
+from tests.browser import label, sign_in
 from tests.cast import PASSWORD, build_cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 SHOTS = str(Path(tempfile.gettempdir()) / "onboarding-{}.png")  # /tmp/onboarding-*.png
 AGENCY = "Harbor General Hospital"
 LIAISON = "Dr. Amara Singh"
 LIAISON_EMAIL = "amara@hospital.example.org"
-
-
-@pytest.fixture
-def browser_settings(settings):
-    settings.REQUIRE_MFA = False  # the second-factor gate has its own tests
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "browser"}}
-    # live_server runs in a thread of this process, so the locmem outbox is the one we read.
-    if hasattr(settings, "MAILERS"):
-        settings.MAILERS = {"default": {"BACKEND": LOCMEM}}
-    else:
-        settings.EMAIL_BACKEND = LOCMEM
-    cache.clear()
-    mail.outbox = []
-    yield settings
-    cache.clear()
-
-
-def label(text: str) -> re.Pattern:
-    """A form label as crispy renders it: required fields carry a trailing asterisk."""
-    return re.compile(rf"^\s*{re.escape(text)}\s*\*?\s*$")
-
-
-def sign_in(page: Page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.locator("input[name=login]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
 
 
 def test_an_admin_onboards_an_agency_and_its_liaison_joins(browser_settings, live_server, page: Page, browser: Browser):

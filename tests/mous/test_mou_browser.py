@@ -12,35 +12,18 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
 from mous import services
 from mous.models import Mou, MouStatus, ObjectionStatus
-from tests.cast import PASSWORD, build_cast
+from tests.browser import sign_in
+from tests.cast import build_cast
 from tests.mous.conftest import name_signatory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = str(Path(tempfile.gettempdir()) / "mou-{}.png")
-
-
-@pytest.fixture
-def browser_settings(settings):
-    settings.REQUIRE_MFA = False
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "mou"}}
-    cache.clear()
-    yield settings
-    cache.clear()
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.locator("input[name=login]").fill(email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
 
 
 def sign_for_agency(browser: Browser, base: str, email: str, title: str, name: str) -> None:
