@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -58,6 +60,22 @@ def _child(request: HttpRequest, mou: Mou, queryset, **lookup):
         )
         raise Http404
     return obj
+
+
+def _attempt(
+    request: HttpRequest, mou: Mou, perm: str, action: Callable[[], Any], success: Callable[[Any], str]
+) -> bool:
+    """Run one service step for a POST: a refusal (NotAuthorized) is an audited 403, any other MouError is
+    shown as a message. True when the step went through."""
+    try:
+        result = action()
+    except services.NotAuthorized:
+        permissions.deny(request, mou, perm)
+    except services.MouError as error:
+        messages.error(request, str(error))
+        return False
+    messages.success(request, success(result))
+    return True
 
 
 def _flags(request: HttpRequest, mou: Mou) -> dict:
@@ -525,14 +543,13 @@ def objection_withdraw(request: HttpRequest, slug: str, pk: int, objection_pk: i
     taskforce = permissions.taskforce_for(request, slug)
     mou = _mou(request, taskforce, pk, "mous.comment_mou")
     objection = _child(request, mou, Objection.objects.filter(mou=mou), pk=objection_pk)
-    try:
-        services.objection_withdraw(objection=objection, actor=request.user)
-    except services.NotAuthorized:
-        permissions.deny(request, mou, "mous.comment_mou")
-    except services.MouError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Objection withdrawn."))
+    _attempt(
+        request,
+        mou,
+        "mous.comment_mou",
+        lambda: services.objection_withdraw(objection=objection, actor=request.user),
+        lambda _done: _("Objection withdrawn."),
+    )
     return redirect("mous:objection", slug=taskforce.slug, pk=mou.pk, objection_pk=objection.pk)
 
 
@@ -544,17 +561,18 @@ def objection_accept(request: HttpRequest, slug: str, pk: int, objection_pk: int
     objection = _child(request, mou, Objection.objects.filter(mou=mou), pk=objection_pk)
     form = forms.AcceptForm(request.POST)
     form.is_valid()
-    try:
-        services.objection_accept(
+    _attempt(
+        request,
+        mou,
+        "mous.manage_mou",
+        lambda: services.objection_accept(
             objection=objection,
             actor=request.user,
             apply_wording=form.cleaned_data.get("apply_wording", False),
             note=form.cleaned_data.get("note", ""),
-        )
-    except services.MouError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Objection accepted. It is resolved when you circulate the next version."))
+        ),
+        lambda _done: _("Objection accepted. It is resolved when you circulate the next version."),
+    )
     return redirect("mous:objection", slug=taskforce.slug, pk=mou.pk, objection_pk=objection.pk)
 
 
@@ -639,12 +657,13 @@ def routing(request: HttpRequest, slug: str, pk: int, party_pk: int) -> HttpResp
 def send_for_signature(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     mou = _mou(request, taskforce, pk, "mous.manage_mou")
-    try:
-        requests = services.mou_send_for_signature(mou=mou, actor=request.user)
-    except services.MouError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Sent for signature: %(n)s step(s) created.") % {"n": len(requests)})
+    _attempt(
+        request,
+        mou,
+        "mous.manage_mou",
+        lambda: services.mou_send_for_signature(mou=mou, actor=request.user),
+        lambda steps: _("Sent for signature: %(n)s step(s) created.") % {"n": len(steps)},
+    )
     return redirect("mous:detail", slug=taskforce.slug, pk=mou.pk)
 
 
@@ -654,12 +673,13 @@ def party_resend(request: HttpRequest, slug: str, pk: int, party_pk: int) -> Htt
     taskforce = permissions.taskforce_for(request, slug)
     mou = _mou(request, taskforce, pk, "mous.manage_mou")
     party = _child(request, mou, MouParty.objects.filter(mou=mou).select_related("membership__agency"), pk=party_pk)
-    try:
-        services.party_resend(party=party, actor=request.user)
-    except services.MouError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("%(agency)s is asked again.") % {"agency": party.membership.agency.name})
+    _attempt(
+        request,
+        mou,
+        "mous.manage_mou",
+        lambda: services.party_resend(party=party, actor=request.user),
+        lambda _steps: _("%(agency)s is asked again.") % {"agency": party.membership.agency.name},
+    )
     return redirect("mous:detail", slug=taskforce.slug, pk=mou.pk)
 
 
@@ -880,14 +900,13 @@ def lou_acknowledge(request: HttpRequest, slug: str, pk: int, letter_pk: int) ->
     taskforce = permissions.taskforce_for(request, slug)
     mou = _mou(request, taskforce, pk, "mous.comment_mou")
     letter = _letter(request, mou, letter_pk)
-    try:
-        services.lou_acknowledge(letter=letter, actor=request.user)
-    except services.NotAuthorized:
-        permissions.deny(request, mou, "mous.comment_mou")
-    except services.MouError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Letter acknowledged for your agency."))
+    _attempt(
+        request,
+        mou,
+        "mous.comment_mou",
+        lambda: services.lou_acknowledge(letter=letter, actor=request.user),
+        lambda _letter: _("Letter acknowledged for your agency."),
+    )
     return redirect("mous:lou", slug=taskforce.slug, pk=mou.pk, letter_pk=letter.pk)
 
 
@@ -897,12 +916,13 @@ def lou_withdraw(request: HttpRequest, slug: str, pk: int, letter_pk: int) -> Ht
     taskforce = permissions.taskforce_for(request, slug)
     mou = _mou(request, taskforce, pk, "mous.manage_mou")
     letter = _letter(request, mou, letter_pk)
-    try:
-        services.lou_withdraw(letter=letter, actor=request.user)
-    except services.MouError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Letter withdrawn; the agency is asked to sign again with the next version."))
+    _attempt(
+        request,
+        mou,
+        "mous.manage_mou",
+        lambda: services.lou_withdraw(letter=letter, actor=request.user),
+        lambda _letter: _("Letter withdrawn; the agency is asked to sign again with the next version."),
+    )
     return redirect("mous:detail", slug=taskforce.slug, pk=mou.pk)
 
 
