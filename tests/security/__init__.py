@@ -1,0 +1,1 @@
+"""Adversarial security suite (issue #9)."""
