@@ -1,0 +1,1 @@
+"""Fault and concurrency suite (issue #9)."""
