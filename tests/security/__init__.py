@@ -1,1 +1,1 @@
-"""Adversarial security suite (issue #9)."""
+"""Adversarial security suite (issue #9): authorization, authentication, injection."""
