@@ -47,7 +47,7 @@ def _module_cast(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def shared_cast(_module_cast, db) -> Cast:
-    """Big parametrized modules override `cast` with this one (see tests/test_permission_matrix.py)."""
+    """Big parametrized modules override `cast` with this one (see tests/security/test_permission_matrix.py)."""
     return _module_cast.reloaded()
 
 

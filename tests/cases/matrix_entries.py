@@ -1,4 +1,4 @@
-"""The cases app's rows of the permission matrix (tests/test_permission_matrix.py merges them in).
+"""The cases app's rows of the permission matrix (tests/security/test_permission_matrix.py merges them in).
 
 The world (tests/cases/world.py): the CAC (agency B) leads case 2026-001. Bea (liaison B) manages it;
 Mia and Fred (CAC) contribute; Larry's Sheriff's Office (agency A) has full access under the guardian's

@@ -1,4 +1,4 @@
-"""The meetings app's rows of the permission matrix (tests/test_permission_matrix.py merges them in).
+"""The meetings app's rows of the permission matrix (tests/security/test_permission_matrix.py merges them in).
 
 Everyone of Harbor sees its meetings; facilitating (editing, composing, running, minuting) needs Harbor's
 facilitators or coordinators group (Fred, Alice) or the site admin. Oscar cannot tell Harbor exists. The

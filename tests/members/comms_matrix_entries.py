@@ -1,5 +1,5 @@
 """Announcements, library and contact sheet rows of the permission matrix, and the health dashboard's
-(tests/test_permission_matrix.py merges them in).
+(tests/security/test_permission_matrix.py merges them in).
 
 The announcement and the document are for named agencies, agency B: Larry (agency A) gets the same 404 as
 for one that does not exist; Fred facilitates and is one of agency B's people, so he reads them. The

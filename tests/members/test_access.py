@@ -18,7 +18,7 @@ from members.models import Invitation, Membership, MembershipStatus, Role, TaskF
 from taskforce import permissions
 from taskforce.models import AuditEvent, CharterRevision, TaskForce
 from tests.cast import PASSWORD
-from tests.test_permission_matrix import MATRIX, Expect, urlconf_names
+from tests.security.test_permission_matrix import MATRIX, Expect, urlconf_names
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The MOU app's rows of the permission matrix (tests/test_permission_matrix.py merges them in).
+"""The MOU app's rows of the permission matrix (tests/security/test_permission_matrix.py merges them in).
 
 The world: Harbor's coordinator Alice drafts an MOU between the Sheriff's Office (agency A, Larry is its
 liaison and signatory) and the Child Advocacy Center (agency B, Bea is its liaison and signatory; Mia and

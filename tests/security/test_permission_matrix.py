@@ -285,7 +285,7 @@ def test_every_url_is_in_the_matrix():
     urls = urlconf_names()
     missing = sorted(set(urls) - set(MATRIX) - ALLAUTH)
     assert not missing, (
-        "URLs with no permission-matrix entry (add each to MATRIX in tests/test_permission_matrix.py, "
+        "URLs with no permission-matrix entry (add each to MATRIX in tests/security/test_permission_matrix.py, "
         "with the status every role must get): " + ", ".join(f"{name} ({urls[name]})" for name in missing)
     )
     stale = sorted((set(MATRIX) | ALLAUTH) - set(urls))
