@@ -90,15 +90,27 @@ class CharterRevision(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only: written by taskforce.audit, never updated or deleted by the application."""
+    """Append-only: written by taskforce.audit, never updated or deleted by the application.
+
+    On PostgreSQL a trigger refuses UPDATE, DELETE and (but for a superuser) TRUNCATE of this table
+    (migration 0005). So deleting a user or a task force must not touch these rows: the two references are
+    DO_NOTHING without a database constraint, and keep the id of what was deleted (actor_label keeps the name).
+    """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_label = models.CharField(max_length=254, blank=True)  # survives the user's deletion
     action = models.CharField(max_length=64, db_index=True)
-    taskforce = models.ForeignKey(TaskForce, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    taskforce = models.ForeignKey(
+        TaskForce, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_label = models.CharField(max_length=255, blank=True)
