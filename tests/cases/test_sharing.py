@@ -130,7 +130,6 @@ def test_a_deleted_case_whose_id_is_reused_shows_nothing_of_the_old_grants(cast,
     services.grant_create(
         case=world.case, actor=cast.liaison_b, level=Level.MANAGE, justification="Named", person=cast.member_b
     )
-    AuditEvent.objects.filter(object_type="cases.case", object_id=str(pk)).update(at=timezone.now() - timedelta(days=1))
     Case.objects.filter(pk=pk).delete()  # cascades to its guardian rows: nothing generic is left behind
 
     # The id comes back, as SQLite without AUTOINCREMENT or a restored dump could do.
@@ -142,6 +141,8 @@ def test_a_deleted_case_whose_id_is_reused_shows_nothing_of_the_old_grants(cast,
         label="K.",
         trafficking_type="labor",
         confidentiality="restricted",
+        # Later than anything recorded about the old case (audit rows are append-only: they cannot be backdated).
+        created_at=timezone.now() + timedelta(seconds=1),
     )
     services.case_sync_permissions(reused)
     for person in (cast.coordinator, cast.liaison_b, cast.member_b):
