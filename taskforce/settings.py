@@ -43,6 +43,9 @@ if not SECRET_KEY:
     SECRET_KEY = _DEV_SECRET_KEY
 elif not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY == _DEV_SECRET_KEY):
     raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 50 characters.")
+# Rotation (SECURITY.md): the new key in SECRET_KEY, the old one here, so sessions and links it signed stay
+# valid until they expire; then drop it. Django only verifies with these, it never signs with them.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
