@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 
 from taskforce import views
@@ -13,6 +14,9 @@ taskforce_patterns = [
     path("tf/<slug:slug>/health/report.pdf", views.health_report_pdf, name="health_report_pdf"),
     path("tf/<slug:slug>/health/report.csv", views.health_report_csv, name="health_report_csv"),
 ]
+# The benchmark harness (bench/) turns this on for its own process only; production never routes it.
+if getattr(settings, "BENCH_FLOOR", False):
+    taskforce_patterns.append(path("tf/<slug:slug>/bench-floor/", views.bench_floor, name="bench_floor"))
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -32,6 +32,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def bench_floor(request: HttpRequest, slug: str) -> HttpResponse:
+    """The benchmark's floor: the base layout and nothing else (routed only when settings.BENCH_FLOOR is on).
+
+    Every key page is reported as a ratio to this one, measured through the same middleware in the same run.
+    """
+    return render(request, "base.html")
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def taskforce_create(request: HttpRequest) -> HttpResponse:
     permissions.require_site_admin(request)
