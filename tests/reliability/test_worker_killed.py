@@ -1,0 +1,59 @@
+"""A Celery worker killed (SIGKILL) in the middle of a sweep: nothing lost, nothing sent twice.
+
+Two real workers (subprocesses, `celery -A taskforce worker`) on the shared Redis, in a queue of their own,
+against the PostgreSQL test database; email goes to files, counted per notification afterwards. The harness
+is shared with tests/taskforce/test_celery_worker.py (two workers sweeping the same rows at once).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from taskforce.models import Notification
+from tests.taskforce.conftest import make_recipient  # noqa: F401 - fixture
+from tests.taskforce.test_celery_worker import (  # noqa: F401 - fixtures
+    SWEEP_TASK,
+    make_due_notifications,
+    producer,
+    queue_name,
+    wait_until_all_sent,
+    workers,
+)
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_killed_worker_loses_nothing(workers, producer, queue_name, make_recipient):  # noqa: F811
+    """SIGKILL one worker mid-sweep: its open transaction dies with it and the other worker sends the rest.
+
+    At most the one row in flight (mailed, not yet committed) goes out twice: at-least-once by design.
+    """
+    ids = make_due_notifications(400, make_recipient)
+    w1, w2 = workers
+
+    for _ in range(10):
+        producer.send_task(SWEEP_TASK, queue=queue_name)
+    deadline = time.monotonic() + 30
+    while Notification.objects.filter(sent_at__isnull=False).count() < 40:
+        assert time.monotonic() < deadline, w1.output()
+        time.sleep(0.005)
+    w1.process.kill()
+    w1.process.wait(10)
+    sent_when_killed = Notification.objects.filter(sent_at__isnull=False).count()
+
+    producer.send_task(SWEEP_TASK, queue=queue_name)  # the beat sweep a minute later, in effect
+    wait_until_all_sent([w2])
+    w2.stop()
+
+    counts = Counter(w1.sent_ids() + w2.sent_ids())
+    print({"w1 (killed)": len(w1.sent_ids()), "w2": len(w2.sent_ids()), "duplicates": sum(counts.values()) - len(ids)})
+    assert sent_when_killed < len(ids), "the kill came in the middle of the work, not after it"
+    assert 0 < len(w1.sent_ids()) < len(ids)
+    # Nothing lost: every row was mailed and is marked sent.
+    assert set(counts) == ids
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+    # Nothing twice, beyond the single row the killed worker may have mailed but not yet committed.
+    assert sum(counts.values()) - len(ids) <= 1
