@@ -13,14 +13,16 @@ an id that does not exist and leaves an `access.not_found` audit event; a 403 le
 from __future__ import annotations
 
 import re
+import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pytest
-from django.core.cache import cache
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.test import override_settings
+from django.urls import URLPattern, URLResolver, get_resolver, include, path, reverse
 
 from members import services
 from members.models import Goal, Invitation, Subcommittee, TrainingEvent
@@ -30,6 +32,9 @@ from tests.cast import Cast
 from tests.meetings.matrix_entries import meeting_rows
 from tests.members.comms_matrix_entries import comms_rows
 from tests.mous.matrix_entries import mou_rows
+
+# The matrix is about object permissions; the second-factor gate is tested in tests/security/test_auth_mfa.py.
+pytestmark = pytest.mark.usefixtures("plain_settings")
 
 ROLES = ("anonymous", "admin", "coordinator", "facilitator", "liaison_a", "liaison_b", "member_b", "outsider")
 MISSING_SLUG = "no-such-task-force"
@@ -281,9 +286,21 @@ def urlconf_names() -> dict[str, str]:
     return found
 
 
+def unlisted(urls: dict[str, str]) -> list[str]:
+    """URL names of the URLconf with no matrix row (allauth's own views aside)."""
+    return sorted(set(urls) - set(MATRIX) - ALLAUTH)
+
+
+PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+# url name -> the names of its path parameters ("slug", "pk", "token", "review_pk", ...).
+PARAMETER_NAMES: dict[str, tuple[str, ...]] = {
+    name: tuple(PARAMETER.findall(route)) for name, route in urlconf_names().items() if name in MATRIX
+}
+
+
 def test_every_url_is_in_the_matrix():
     urls = urlconf_names()
-    missing = sorted(set(urls) - set(MATRIX) - ALLAUTH)
+    missing = unlisted(urls)
     assert not missing, (
         "URLs with no permission-matrix entry (add each to MATRIX in tests/security/test_permission_matrix.py, "
         "with the status every role must get): " + ", ".join(f"{name} ({urls[name]})" for name in missing)
@@ -299,6 +316,45 @@ def test_every_matrix_row_names_every_role():
     assert not incomplete
 
 
+def _extra_urlconf(*extra) -> str:
+    """A URLconf module: ours plus `extra` patterns, registered under a throwaway name for ROOT_URLCONF."""
+    from taskforce import urls
+
+    module = types.ModuleType("tests.security._urlconf_with_a_new_view")
+    module.urlpatterns = [*urls.urlpatterns, *extra]
+    sys.modules[module.__name__] = module
+    return module.__name__
+
+
+def test_a_new_view_with_an_object_in_its_path_fails_the_enumeration():
+    """The guard really guards: a route added without a matrix row, at the top or inside an app, is reported."""
+
+    def export(request, slug, pk):  # pragma: no cover - never requested
+        raise AssertionError
+
+    urlconf = _extra_urlconf(
+        path("tf/<slug:slug>/secret/<int:pk>/export.csv", export, name="secret_export"),
+        path("", include(([path("tf/<slug:slug>/cases/<int:pk>/leak.pdf", export, name="leak_pdf")], "cases"))),
+        path("tf/<slug:slug>/unnamed/<int:pk>/", export),
+    )
+    with override_settings(ROOT_URLCONF=urlconf):
+        missing = unlisted(urlconf_names())
+    assert missing == ["<unnamed /tf/<slug:slug>/unnamed/<int:pk>/>", "cases:leak_pdf", "secret_export"]
+    assert unlisted(urlconf_names()) == []
+
+
+def test_every_url_inside_a_task_force_hides_it_from_the_outsider():
+    """Every row with a task force in its path (every object route but the invitation link and the calendar
+    feed, whose tokens are the credential) refuses Oscar with the 404 a missing task force gets."""
+    inside = [name for name, params in PARAMETER_NAMES.items() if "slug" in params]
+    assert len(inside) > 120
+    assert [name for name in inside if _status(MATRIX[name].expect["outsider"]) != 404] == []
+    assert sorted(name for name, params in PARAMETER_NAMES.items() if params and "slug" not in params) == [
+        "meetings:feed",
+        "members:invitation_accept",
+    ]
+
+
 # --- the matrix -------------------------------------------------------------------------------------------
 
 
@@ -306,16 +362,6 @@ def test_every_matrix_row_names_every_role():
 def cast(shared_cast):
     """Hundreds of tests here share one cast, rebuilt per module; each test still rolls back."""
     return shared_cast
-
-
-@pytest.fixture(autouse=True)
-def _plain_settings(settings):
-    # The matrix is about object permissions; the second-factor gate is tested in tests/taskforce/test_mfa.py.
-    settings.REQUIRE_MFA = False
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "matrix"}}
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _cases():
@@ -361,6 +407,29 @@ def test_permission_matrix(name, role, cast, client_for):
         assert new_events.filter(action="access.forbidden", actor=user).exists(), "a 403 must be audited"
     if expected == 404:
         _assert_404_leaks_nothing(response, client, row, name, kwargs, row.data(cast), new_events, user)
+    if expected in (403, 404) or (role == "anonymous" and expected == 302):
+        _assert_htmx_refused_alike(client, row.method, url, row.data(cast), role, expected, response)
+
+
+def _htmx(client, method: str, url: str, data: dict[str, Any]):
+    """The same request as htmx sends it (an HTMX partial is a view of its own to some code paths)."""
+    headers = {"HX-Request": "true", "HX-Current-URL": f"http://testserver{url}"}
+    if method == "POST":
+        return client.post(url, data, headers=headers)
+    return client.generic(method, url, headers=headers)
+
+
+def _assert_htmx_refused_alike(client, method: str, url: str, data: dict, role: str, expected: int, plain) -> None:
+    partial = _htmx(client, method, url, data)
+    if role == "anonymous":
+        # htmx cannot follow a 302 to a full page; the sign-in redirect comes as HX-Redirect (or a plain 302).
+        target = partial.get("HX-Redirect") or partial.get("Location", "")
+        assert partial.status_code in (302, 401), f"htmx {url} as anonymous: got {partial.status_code}"
+        assert target.startswith(reverse("account_login")), target
+        return
+    assert partial.status_code == expected, f"htmx {method} {url} as {role}: got {partial.status_code}"
+    if expected == 404:
+        assert _normalise(partial.content) == _normalise(plain.content), "an htmx 404 must look like any other"
 
 
 # Per-request values: the CSP nonce and the masked CSRF token. Everything else must match byte for byte.
@@ -376,8 +445,10 @@ def _assert_404_leaks_nothing(response, client, row: Row, name: str, kwargs: dic
     variants = []
     if "slug" in kwargs:
         variants.append({**kwargs, "slug": MISSING_SLUG})
-    if "pk" in kwargs:
-        variants.append({**kwargs, "pk": MISSING_PK})
+    # Every id in the path, one at a time: a child id (review, grant, action item, version...) as well as the pk.
+    for key, value in kwargs.items():
+        if isinstance(value, int):
+            variants.append({**kwargs, key: MISSING_PK})
     if "token" in kwargs:
         variants.append({**kwargs, "token": "another-made-up-token"})
     for variant in variants:
