@@ -245,7 +245,15 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- cache, Celery ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Falls back to process memory while Redis is down, so sign-in keeps working (taskforce/cache.py); the
+    # timeouts keep an unreachable (not just stopped) Redis from holding requests.
+    CACHES = {
+        "default": {
+            "BACKEND": "taskforce.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import email
 import http.cookiejar
 import os
+import re
 import shutil
 import signal
 import socket
@@ -226,6 +227,8 @@ import os, sys
 import taskforce.settings as s
 s.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend",
                          "OPTIONS": {"file_path": os.environ["EMAIL_FILE_PATH"]}}}
+if os.environ.get("TEST_FAST_HASHING"):  # the cast's passwords, hashed as tests/conftest.py does
+    s.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if os.environ.get("TEST_SWEEP_SECONDS"):
     s.CELERY_BEAT_SCHEDULE["send-due-notifications"]["schedule"] = float(os.environ["TEST_SWEEP_SECONDS"])
 entry = sys.argv[1]
@@ -390,6 +393,13 @@ def run_django(code: str, *, env: dict[str, str], timeout: float = 120) -> str:
     return result.stdout
 
 
+def page_summary(body: str) -> str:
+    """The gist of a response for an assertion message: Django's debug page title (the exception), else the end."""
+    if match := re.search(r"<title>(.*?)</title>", body, re.DOTALL):
+        return " ".join(match.group(1).split())
+    return body[-1000:]
+
+
 class WebClient:
     """A cookie-keeping HTTP client for an AppServer: no redirects followed, every status returned, a timeout
     on every request (a hung app is a failure, not a stuck test run)."""
@@ -426,4 +436,4 @@ class WebClient:
     def sign_in(self, email_address: str, password: str) -> None:
         self.get("/accounts/login/")  # sets the CSRF cookie
         status, body, location = self.post("/accounts/login/", {"login": email_address, "password": password})
-        assert status == 302, f"sign-in failed with {status}:\n{body[-2000:]}"
+        assert status == 302, f"sign-in failed with {status}: {page_summary(body)}"
