@@ -11,16 +11,28 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
+import pickle
 import posixpath
+import re
+import resource
+import select
+import signal
+import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import weasyprint
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.staticfiles import finders
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 logger = logging.getLogger(__name__)
@@ -46,8 +58,7 @@ class StaticOnlyFetcher(URLFetcher):
             return super().fetch(url, headers)
         path = self._static_path(url)
         if path is None:
-            self.refused.append(url)
-            logger.warning("PDF: refused to fetch %s", url[:200])
+            self.refused.append(url)  # logged by render_pdf, in the parent process
             raise RefusedURL(f"only our static files may be loaded, not {url[:200]}")
         self.served.append(url)
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -92,12 +103,133 @@ def static_prefixes(request: HttpRequest | None = None) -> list[str]:
     return list(dict.fromkeys(urljoin(base, static_url) for base in bases))
 
 
+class DocumentTooLarge(Exception):
+    """The document is too big, too deep or too slow to lay out; str() is a message for the person."""
+
+
+# Generous for our real documents (a 300-agency directory is ~0.4 MB and ~15,000 elements).
+DEFAULT_MAX_HTML_CHARS = 3_000_000
+DEFAULT_MAX_ELEMENTS = 60_000
+DEFAULT_RENDER_TIMEOUT = 60.0
+DEFAULT_RENDER_MEMORY_MB = 1024
+SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
+_TAG = re.compile(r"<[A-Za-z]")
+
+
+def _too_large() -> DocumentTooLarge:
+    return DocumentTooLarge(
+        _("This document is too large to make into a PDF. Shorten the longest texts, or split it, and try again.")
+    )
+
+
+def check_size(html: str) -> None:
+    """Refuse before layout what no reader needs and any worker would choke on."""
+    if len(html) > getattr(settings, "PDF_MAX_HTML_CHARS", DEFAULT_MAX_HTML_CHARS):
+        raise _too_large()
+    if len(_TAG.findall(html)) > getattr(settings, "PDF_MAX_ELEMENTS", DEFAULT_MAX_ELEMENTS):
+        raise _too_large()
+
+
+def _inert(document: weasyprint.Document) -> None:
+    """Drop what would make the PDF do or carry anything beyond its pages."""
+    document.metadata.attachments = []
+    for page in document.pages:
+        page.links = [
+            link
+            for link in page.links
+            if link[0] == "internal" or (link[0] == "external" and str(link[1]).lower().startswith(SAFE_LINK_SCHEMES))
+        ]
+
+
+def _write_pdf(html: str, base_url: str, prefixes: list[str]) -> tuple[bytes, list[str]]:
+    fetcher = StaticOnlyFetcher(static_prefixes=prefixes)
+    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
+    _inert(document)
+    return document.write_pdf(), fetcher.refused
+
+
+def _render_in_child(html: str, base_url: str, prefixes: list[str]) -> tuple[bytes, list[str]]:
+    """Lay the document out in a forked child under a memory ceiling and a deadline."""
+    timeout = float(getattr(settings, "PDF_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT))
+    memory = int(getattr(settings, "PDF_RENDER_MEMORY_MB", DEFAULT_RENDER_MEMORY_MB)) * 1024 * 1024
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python warns when a threaded process forks: a lock held by another thread at that moment would
+        # stay held in the child. The child only lays out HTML, and the deadline below ends it if it hangs.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: never returns, never runs the parent's exit handlers (DB connections!)
+        code = 1
+        try:
+            os.close(read_end)
+            _limit_memory(memory)
+            result: object = _write_pdf(html, base_url, prefixes)
+        except MemoryError:
+            result = MemoryError()
+        except BaseException as error:  # noqa: BLE001 - reported to the parent, which re-raises
+            result = RuntimeError(f"{type(error).__name__}: {error}")
+        try:
+            with os.fdopen(write_end, "wb") as out:
+                out.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            code = 0
+        finally:
+            os._exit(code)
+
+    os.close(write_end)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _w, _x = select.select([read_end], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(read_end, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        if timed_out:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    if timed_out:
+        logger.warning("PDF: layout took longer than %ss; stopped", timeout)
+        raise _too_large()
+    if not chunks:  # killed by the kernel (memory) or died without a word
+        logger.warning("PDF: the rendering process ended without a result")
+        raise _too_large()
+    result = pickle.loads(b"".join(chunks))  # noqa: S301 - our own child's bytes, through a private pipe
+    if isinstance(result, MemoryError):
+        logger.warning("PDF: layout needed more than %s MB; stopped", memory // (1024 * 1024))
+        raise _too_large()
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _limit_memory(extra_bytes: int) -> None:
+    """Cap the child's address space at what the worker already maps plus `extra_bytes`."""
+    with open("/proc/self/status") as status:
+        mapped = next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:")), 0)
+    if mapped:
+        ceiling = mapped + extra_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+
+
 def render_pdf(template_name: str, context: dict, *, request: HttpRequest | None = None) -> bytes:
-    """Render a Django template (autoescaped as usual) to PDF bytes."""
+    """Render a Django template (autoescaped as usual) to PDF bytes; DocumentTooLarge if it cannot be."""
     html = render_to_string(template_name, context, request=request)
+    check_size(html)
     base_url = request.build_absolute_uri("/") if request is not None else settings.SITE_URL + "/"
-    fetcher = StaticOnlyFetcher(static_prefixes=static_prefixes(request))
-    return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
+    pdf, refused = _render_in_child(html, base_url, static_prefixes(request))
+    for url in refused:  # the child's log lines are lost with it; say here what was kept out
+        logger.warning("PDF: refused to fetch %s", url[:200])
+    return pdf
 
 
 def pdf_response(pdf_bytes: bytes, filename: str) -> HttpResponse:
@@ -110,3 +242,24 @@ def pdf_response(pdf_bytes: bytes, filename: str) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["Content-Length"] = str(len(pdf_bytes))
     return response
+
+
+class DocumentTooLargeMiddleware:
+    """A PDF that cannot be made is a message on the page the person came from, not a server error."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DocumentTooLarge):
+            return None
+        referer = request.headers.get("Referer", "")
+        if referer and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            messages.error(request, str(exception))
+            return HttpResponseRedirect(referer)
+        return render(request, "pdf_too_large.html", {"message": str(exception)}, status=413)
