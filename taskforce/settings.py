@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "taskforce.pdf.DocumentTooLargeMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
