@@ -4,7 +4,8 @@ The shell blocks marked `sh backup-test:<step>` in SECURITY.md are extracted and
 document cannot drift from what works. The live database is built the deployed way (schema, then
 `manage.py migrate`, then data through the services in a separate process), dumped, dropped (the disaster),
 restored into a fresh database, verified, and served by gunicorn: a restored person signs in and reads a
-case narrative, which only decrypts with the key kept beside the backup.
+case narrative, which only decrypts with the key kept beside the backup, and downloads a document whose file
+came back from the separate archive of uploads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,13 +38,18 @@ pytestmark = pytest.mark.postgres
 
 SECURITY_MD = BASE_DIR / "SECURITY.md"
 
+# A library document's bytes: a file in PRIVATE_MEDIA_ROOT, which the database dump does not hold.
+DOCUMENT = "Harbor County response protocol, version 3: call the on-call CAC advocate first.\n"
+
 # `manage.py migrate`, then the deployed data, built through the real services: the test cast, a case whose
-# narrative is encrypted, and the audit rows those services write. One process (Django starts in seconds, not
-# milliseconds). Prints what the test needs to find it all again after the restore.
-SEED = """
+# narrative is encrypted, the audit rows those services write, and an uploaded document. One process (Django
+# starts in seconds, not milliseconds). Prints what the test needs to find it all again after the restore.
+SEED = f"""
 import json
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
+from members import comms
 from taskforce.models import AuditEvent
 from tests.cases.world import make_case
 from tests.cast import build_cast
@@ -50,12 +57,18 @@ from tests.cast import build_cast
 call_command("migrate", "--noinput", verbosity=0)  # as the web container runs it before it serves
 cast = build_cast()
 case = make_case(cast)
-print(json.dumps({
+document = comms.document_create(
+    taskforce=cast.taskforce, actor=cast.coordinator, title="Response protocol", description="",
+    kind="protocol", tier="all", upload=SimpleUploadedFile("protocol.txt", {DOCUMENT!r}.encode()),
+)
+slug = cast.taskforce.slug
+print(json.dumps({{
     "email": cast.liaison_b.email,
     "case_id": str(case.pk),
-    "case_url": reverse("cases:detail", kwargs={"slug": cast.taskforce.slug, "pk": case.pk}),
+    "case_url": reverse("cases:detail", kwargs={{"slug": slug, "pk": case.pk}}),
     "case_audit": AuditEvent.objects.filter(object_type="cases.case", object_id=str(case.pk)).count(),
-}))
+    "document_url": reverse("members:document_download", kwargs={{"slug": slug, "pk": document.pk}}),
+}}))
 """
 
 
@@ -96,9 +109,10 @@ def test_the_documented_backup_restores_into_a_fresh_database_that_the_app_serve
     # The live database: the test database's schema and migration history, then `migrate` as a deployment
     # runs it (here only content types and permissions; migrating from nothing takes most of a minute).
     live_url = clone_test_schema(cluster, "taskforce_live")
+    live_media, restored_media = tmp_path / "live-media", tmp_path / "restored-media"
     live_env = service_env(
         database_url=live_url, redis_url="", mail_dir=tmp_path / "mail", **app_settings,
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        PRIVATE_MEDIA_ROOT=str(live_media), EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
     )  # fmt: skip
     seeded = json.loads(run_django(SEED, env=live_env).strip().splitlines()[-1])
     assert seeded["case_audit"] > 0
@@ -114,8 +128,11 @@ def test_the_documented_backup_restores_into_a_fresh_database_that_the_app_serve
         "TASKFORCE_DB": "taskforce_live",
         "BACKUP_FILE": str(tmp_path / "taskforce.dump"),
         "RESTORE_DB": "taskforce_restored",
+        "PRIVATE_MEDIA_ROOT": str(live_media),
+        "MEDIA_BACKUP_FILE": str(tmp_path / "media.tar.gz"),
     }
     run_documented("dump", shell_env)
+    run_documented("media-dump", shell_env)
 
     # The dump carries the narrative only as ciphertext: without the key kept apart, it reveals nothing.
     as_sql = subprocess.run(
@@ -124,9 +141,11 @@ def test_the_documented_backup_restores_into_a_fresh_database_that_the_app_serve
     assert "fernet:" in as_sql
     assert SUMMARY_SECRET not in as_sql and "bus station" not in as_sql
 
-    # The disaster: the live database is gone, so whatever the app serves next came from the backup.
+    # The disaster: the live database and files are gone, so whatever the app serves next came from the backup.
     cluster.psql('DROP DATABASE "taskforce_live"')
+    shutil.rmtree(live_media)
     run_documented("restore", shell_env)
+    run_documented("media-restore", {**shell_env, "PRIVATE_MEDIA_ROOT": str(restored_media)})
     restored_url = cluster.url("taskforce_restored")
     assert audit_count(cluster, "taskforce_restored") == audit_rows
     # The audit trail's append-only trigger came back with the schema (taskforce migration 0005).
@@ -136,13 +155,17 @@ def test_the_documented_backup_restores_into_a_fresh_database_that_the_app_serve
 
     run_documented("verify", {**shell_env, **app_settings, "DATABASE_URL": restored_url})
 
-    app = AppServer(tmp_path, database_url=restored_url, redis_url="", **app_settings)
+    app = AppServer(
+        tmp_path, database_url=restored_url, redis_url="", PRIVATE_MEDIA_ROOT=str(restored_media), **app_settings
+    )
     try:
         client = WebClient(app.base_url)
         client.sign_in(seeded["email"], PASSWORD)  # the password hash came back with the data
         status, body, _ = client.get(seeded["case_url"])
         assert status == 200, app.output()
         assert SUMMARY_SECRET in body  # decrypted with the key kept beside the backup
+        status, body, _ = client.get(seeded["document_url"])
+        assert (status, body) == (200, DOCUMENT), app.output()
     finally:
         app.stop()
     # The restored database takes new writes (its sequences came back too): the read was audited.
