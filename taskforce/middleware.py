@@ -166,7 +166,9 @@ class RequireSecondFactorMiddleware:
             return None
         if settings.STATIC_URL and request.path_info.startswith(settings.STATIC_URL):
             return None
-        if not user_requires_mfa(user) or has_second_factor(user):
+        # The second factor first: one query, and it settles the question for everyone who enrolled,
+        # who are most people the requirement applies to (the requirement checks take several).
+        if has_second_factor(user) or not user_requires_mfa(user):
             return None
 
         messages.warning(
@@ -180,6 +182,47 @@ class RequireSecondFactorMiddleware:
         if _is_htmx(request):
             return _htmx_redirect(setup_url)
         return HttpResponseRedirect(setup_url)
+
+
+# Where the session remembers when (and from which client) allauth's session list was last updated.
+SESSION_ACTIVITY_TRACKED = "taskforce.activity_tracked"
+
+
+class UserSessionActivityMiddleware:
+    """allauth's session list (USERSESSIONS_TRACK_ACTIVITY), updated at most once a minute per session.
+
+    allauth's own middleware rewrites the row on every request: five queries and a write on every page.
+    The list shows when a session was last seen, to the minute; a new IP address or browser is written at once.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if (
+            getattr(settings, "USERSESSIONS_TRACK_ACTIVITY", False)
+            and session is not None
+            and session.session_key
+            and user is not None
+            and user.is_authenticated
+        ):
+            from allauth.account.adapter import get_adapter
+            from allauth.usersessions.models import UserSession
+
+            # The key too: a session whose key was cycled is another row in the list.
+            client = [
+                session.session_key,
+                get_adapter().get_client_ip(request),
+                request.META.get("HTTP_USER_AGENT", "")[:255],
+            ]
+            tracked = session.get(SESSION_ACTIVITY_TRACKED)
+            now = timezone.now().timestamp()
+            if not tracked or tracked[1:] != client or now - tracked[0] >= LAST_SEEN_RESOLUTION_SECONDS:
+                UserSession.objects.create_from_request(request)
+                session[SESSION_ACTIVITY_TRACKED] = [now, *client]
+        return self.get_response(request)
 
 
 class TaskForceTimeZoneMiddleware:

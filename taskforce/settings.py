@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "taskforce.middleware.UserSessionActivityMiddleware",  # allauth's, at most once a minute
     "taskforce.middleware.SessionTimeoutMiddleware",
     "taskforce.middleware.RequireSecondFactorMiddleware",
     "taskforce.middleware.TaskForceTimeZoneMiddleware",
