@@ -8,6 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -72,8 +73,9 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# Needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL); see the README's Benchmarks section.
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A taskforce worker -l info

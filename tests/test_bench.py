@@ -1,0 +1,102 @@
+"""The benchmark harness, smoke-run at two tiny sizes: its structure and its deterministic targets.
+
+No timing is asserted here (timing is what `make bench` measures, never a test). What is asserted is what
+does not depend on the machine: every key page answers, and its queries per request do not grow with the
+length of the lists on it (sizes T and U differ ten times in the liaison's cases and four in all cases).
+The harness runs as people run it (`python -m bench`), on its own databases, never the test database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import pages
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_PAGES = {page.name for page in pages.PAGES}
+
+# Pages still above the 12-query target (bench/pages.py MAX_QUERIES), with their counts at the last fix:
+# a ceiling that fails the test if they grow, until they are brought under the target. See the README.
+QUERY_CEILINGS: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict:
+    workdir = tmp_path_factory.mktemp("bench")
+    out = workdir / "results.json"
+    env = {
+        **os.environ,
+        # The harness's own databases on the suite's server (taskforce_bench_test_*), not the test database.
+        "BENCH_DATABASE_URL": os.environ["DATABASE_URL"],
+        "BENCH_REDIS_URL": os.environ.get("REDIS_URL", ""),
+    }
+    command = [
+        sys.executable, "-m", "bench", "--sizes", "T,U", "--requests", "2", "--sections", "pages",
+        "--db-prefix", "taskforce_bench_test", "--workdir", str(workdir), "--out", str(out), "--reuse",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def _page_results(results: dict, size: str, kind: str) -> dict[tuple[str, str], dict]:
+    return {
+        (r["detail"]["page"], r["detail"]["user"]): r
+        for r in results["results"]
+        if r["size"] == size and r["section"] == "pages" and r["name"].endswith(f" {kind}")
+    }
+
+
+@pytest.mark.postgres
+def test_it_measures_every_key_page_for_the_people_who_can_use_it(results):
+    assert results["sizes"] == ["T", "U"]
+    assert {"cpus", "python", "postgres", "git_commit", "date"} <= results["machine"].keys()
+    for size in ("T", "U"):
+        measured = _page_results(results, size, "p95")
+        # The coordinator reaches every key page; the others what they may use.
+        assert {page for page, user in measured if user == "coordinator"} == KEY_PAGES
+        assert {user for _, user in measured} == {"liaison", "coordinator", "admin"}
+        for (page, user), result in measured.items():
+            detail = result["detail"]
+            assert detail["requests"] == 2 and detail["p95_ms"] > 0 and detail["floor_p95_ms"] > 0, (page, user)
+        floors = [r for r in results["results"] if r["size"] == size and r["name"].startswith("floor (")]
+        assert len(floors) == 3
+        # Admins see no case content without a grant (NO_SUPERUSER_BYPASS): their case detail is a 404.
+        unavailable = {
+            (r["detail"]["page"], r["detail"]["user"]): r["detail"]["unavailable"]
+            for r in results["results"]
+            if r["size"] == size and r["name"].endswith(" not measured")
+        }
+        assert unavailable.get(("case detail", "admin")) == "HTTP 404"
+    assert isinstance(results["passed"], bool)
+
+
+@pytest.mark.postgres
+def test_queries_per_request_do_not_grow_with_the_lists(results):
+    small, large = _page_results(results, "T", "queries"), _page_results(results, "U", "queries")
+    assert small.keys() == large.keys()
+    grown = {
+        key: (small[key]["value"], large[key]["value"]) for key in small if small[key]["value"] != large[key]["value"]
+    }
+    assert not grown, f"queries per request grew with the data (T, U): {grown}"
+    unstable = [key for key, r in large.items() if not r["detail"]["queries_stable"]]
+    assert not unstable, f"query counts differ between identical requests: {unstable}"
+    # The harness's own verdict agrees.
+    equal = [r for r in results["results"] if r["section"] == "growth" and r["unit"] == "queries"]
+    assert equal and all(r["passed"] for r in equal)
+
+
+@pytest.mark.postgres
+def test_every_key_page_stays_within_its_query_budget(results):
+    over = {}
+    for (page, user), result in _page_results(results, "U", "queries").items():
+        budget = max(pages.MAX_QUERIES, QUERY_CEILINGS.get(page, 0))
+        if result["value"] > budget:
+            over[(page, user)] = result["value"]
+    assert not over, f"more queries than {pages.MAX_QUERIES} (or the recorded ceiling): {over}"
