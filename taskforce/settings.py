@@ -165,6 +165,9 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Adding, removing or making primary an email address asks for the password again (allauth's default is
+# not to), or an open session could point the account's sign-in and password resets at another mailbox.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
 LOGIN_LOCKOUT_ATTEMPTS = env_int("LOGIN_LOCKOUT_ATTEMPTS", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 10)
 ACCOUNT_RATE_LIMITS = {

@@ -1,0 +1,203 @@
+"""Re-authentication before changing how one signs in: email addresses, the password and the second factor.
+
+A session left open (a borrowed laptop, a stolen cookie) must not be enough to take the account over. Ada
+signed in with her password and authenticator app more than ACCOUNT_REAUTHENTICATION_TIMEOUT ago; each
+change below must send her to confirm who she is first and change nothing until she does.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from allauth.account.models import EmailAddress
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings as django_settings
+from django.contrib.auth import SESSION_KEY
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from members.models import User
+from tests.security.test_auth_mfa import current_code
+
+PASSWORD = "correct-horse-battery-staple"
+NEW_PASSWORD = "a-brand-new-passphrase"
+# Past the reauthentication window, well inside the idle timeout.
+LATER = timedelta(seconds=django_settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 60)
+
+
+@pytest.fixture(autouse=True)
+def _reauth_settings(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "reauth"}}
+    settings.REQUIRE_MFA = False
+    settings.LOGIN_REDIRECT_URL = "/"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def clock():
+    """Time stands still at the start of a TOTP window; the test moves it."""
+    window_start = int(time.time()) // mfa_settings.TOTP_PERIOD * mfa_settings.TOTP_PERIOD
+    with time_machine.travel(window_start + 1, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def ada(db) -> User:
+    return User.objects.create_superuser("ada@example.org", PASSWORD, full_name="Ada Admin")
+
+
+def signed_in_a_while_ago(user: User, clock, *, secret: str | None = None) -> Client:
+    client = Client()
+    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    if secret is not None:
+        response = client.post(reverse("mfa_authenticate"), {"code": current_code(secret)})
+    assert response.status_code == 302 and SESSION_KEY in client.session
+    clock.shift(LATER)
+    return client
+
+
+def sent_to_reauthenticate(response) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(
+        (reverse("account_reauthenticate"), reverse("mfa_reauthenticate"))
+    )
+
+
+def confirm_password(client: Client) -> None:
+    response = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    assert response.status_code == 302
+
+
+def with_totp(user: User) -> str:
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    return secret
+
+
+def authenticator_types(user: User) -> set[str]:
+    return set(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+
+
+# --- email ---------------------------------------------------------------------------------------------
+
+
+def test_adding_an_email_address_needs_reauthentication(ada, clock):
+    client = signed_in_a_while_ago(ada, clock)
+    add = {"email": "mallory@evil.example", "action_add": ""}
+
+    response = client.post(reverse("account_email"), add)
+
+    assert sent_to_reauthenticate(response), response.status_code
+    assert not EmailAddress.objects.filter(email="mallory@evil.example").exists()
+
+    confirm_password(client)
+    client.post(reverse("account_email"), add)
+    assert EmailAddress.objects.filter(user=ada, email="mallory@evil.example").exists()
+
+
+@pytest.mark.parametrize("action", ["action_primary", "action_remove"])
+def test_changing_or_removing_an_email_address_needs_reauthentication(ada, clock, action):
+    EmailAddress.objects.create(user=ada, email="ada@example.org", primary=True, verified=True)
+    EmailAddress.objects.create(user=ada, email="ada.second@example.org", primary=False, verified=True)
+    before = set(EmailAddress.objects.filter(user=ada).values_list("email", "primary"))
+    client = signed_in_a_while_ago(ada, clock)
+
+    response = client.post(reverse("account_email"), {"email": "ada.second@example.org", action: ""})
+
+    assert sent_to_reauthenticate(response), response.status_code
+    assert set(EmailAddress.objects.filter(user=ada).values_list("email", "primary")) == before
+
+
+# --- password --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("old", ["", "wrong-password"])
+def test_changing_the_password_needs_the_current_one(ada, clock, old):
+    client = signed_in_a_while_ago(ada, clock)
+
+    response = client.post(
+        reverse("account_change_password"), {"oldpassword": old, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 200  # the form again, with its error
+    ada.refresh_from_db()
+    assert ada.check_password(PASSWORD)
+
+
+# --- the second factor -------------------------------------------------------------------------------------
+
+
+def test_turning_on_an_authenticator_app_needs_reauthentication(ada, clock):
+    client = signed_in_a_while_ago(ada, clock)
+
+    page = client.get(reverse("mfa_activate_totp"))
+    # Even with a secret of the attacker's choosing in the session, the POST is refused.
+    session = client.session
+    session["mfa.totp.secret"] = secret = generate_totp_secret()
+    session.save()
+    response = client.post(reverse("mfa_activate_totp"), {"code": current_code(secret)})
+
+    assert sent_to_reauthenticate(page) and sent_to_reauthenticate(response)
+    assert authenticator_types(ada) == set()
+
+
+@pytest.mark.parametrize(
+    "url_name", ["mfa_deactivate_totp", "mfa_generate_recovery_codes"], ids=["deactivate", "regenerate"]
+)
+def test_changing_the_second_factor_needs_reauthentication(ada, clock, url_name):
+    secret = with_totp(ada)
+    codes_before = Authenticator.objects.get(user=ada, type=Authenticator.Type.RECOVERY_CODES).data
+    client = signed_in_a_while_ago(ada, clock, secret=secret)
+
+    response = client.post(reverse(url_name))
+
+    assert sent_to_reauthenticate(response), response.status_code
+    assert authenticator_types(ada) == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}
+    assert Authenticator.objects.get(user=ada, type=Authenticator.Type.RECOVERY_CODES).data == codes_before
+
+
+def test_adding_a_passkey_needs_reauthentication(ada, clock):
+    secret = with_totp(ada)
+    client = signed_in_a_while_ago(ada, clock, secret=secret)
+
+    page = client.get(reverse("mfa_add_webauthn"))
+    response = client.post(reverse("mfa_add_webauthn"), {"name": "Mallory's key", "credential": "{}"})
+
+    assert sent_to_reauthenticate(page) and sent_to_reauthenticate(response)
+    assert Authenticator.Type.WEBAUTHN not in authenticator_types(ada)
+
+
+@pytest.mark.parametrize("url_name", ["mfa_remove_webauthn", "mfa_edit_webauthn"])
+def test_removing_or_renaming_a_passkey_needs_reauthentication(ada, clock, url_name):
+    secret = with_totp(ada)
+    # The row only has to exist: the check comes before anything reads the credential.
+    passkey = Authenticator.objects.create(user=ada, type=Authenticator.Type.WEBAUTHN, data={"name": "Ada's key"})
+    client = signed_in_a_while_ago(ada, clock, secret=secret)
+
+    response = client.post(reverse(url_name, kwargs={"pk": passkey.pk}), {"name": "renamed"})
+
+    assert sent_to_reauthenticate(response), response.status_code
+    passkey.refresh_from_db()
+    assert passkey.data == {"name": "Ada's key"}
+
+
+def test_reauthenticating_with_the_second_factor_then_allows_the_change(ada, clock):
+    """The control for the tests above: once she confirms with her code, the same request goes through."""
+    secret = with_totp(ada)
+    client = signed_in_a_while_ago(ada, clock, secret=secret)
+    clock.shift(timedelta(seconds=mfa_settings.TOTP_PERIOD))  # a fresh code, not the one used to sign in
+
+    response = client.post(reverse("mfa_reauthenticate"), {"code": current_code(secret)})
+    assert response.status_code == 302
+    client.post(reverse("mfa_deactivate_totp"))
+
+    assert authenticator_types(ada) == set()
