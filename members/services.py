@@ -177,7 +177,9 @@ def membership_withdraw(*, membership: Membership, actor: Any, reason: str = "")
     groups = [membership.group, membership.liaison_group]
     # Everyone who is there through this agency, including its coordinators and facilitators.
     people = list(
-        User.objects.filter(Q(groups__in=groups) | Q(agency=membership.agency, taskforce_roles__taskforce=taskforce)).distinct()
+        User.objects.filter(
+            Q(groups__in=groups) | Q(agency=membership.agency, taskforce_roles__taskforce=taskforce)
+        ).distinct()
     )
     removed = permissions.revoke_all_for_groups(groups)
     for group in groups:
