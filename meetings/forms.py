@@ -174,6 +174,8 @@ class ItemForm(SubmitItemForm):
 
     item_type = forms.ChoiceField(label=_("Type"), choices=ItemType.choices, initial=ItemType.OTHER)
     restricted_viewers = PeopleChoice(label=_("May see it if restricted"), queryset=User.objects.none(), required=False)
+    # The item's revision when the form was loaded: a save from an older one is refused (item_update).
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, taskforce: TaskForce, **kwargs):
         super().__init__(*args, taskforce=taskforce, **kwargs)

@@ -234,6 +234,7 @@ class AgendaItem(models.Model):
     source_type = models.CharField(max_length=64, blank=True)  # what proposed it through taskforce.agenda
     source_id = models.CharField(max_length=64, blank=True)
     changed_in_version = models.PositiveIntegerField(default=0)  # agenda circulation that carries the change
+    revision = models.PositiveIntegerField(default=1)  # bumps on every edit: a stale edit is refused, not lost
     actual_seconds = models.PositiveIntegerField(default=0)
     notes = models.TextField(_("notes"), blank=True)
     decisions = models.TextField(_("decisions"), blank=True)

@@ -395,9 +395,18 @@ def item_add(
 
 @transaction.atomic
 def item_update(
-    *, item: AgendaItem, actor: Any, restricted_viewers: list[User] | None = None, **fields: Any
+    *,
+    item: AgendaItem,
+    actor: Any,
+    restricted_viewers: list[User] | None = None,
+    expected_revision: int | None = None,
+    **fields: Any,
 ) -> AgendaItem:
+    """Save an agenda item; with expected_revision (the edit form's), refuse if someone saved in between."""
     item = AgendaItem.objects.select_for_update(of=("self",)).select_related("meeting").get(pk=item.pk)
+    if expected_revision is not None and item.revision != expected_revision:
+        raise StaleEdit(item)
+    item.revision += 1
     for name, value in fields.items():
         setattr(item, name, value)
     if item.meeting_id and item.status == ItemStatus.ACCEPTED:

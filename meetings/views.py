@@ -385,15 +385,35 @@ def item_edit(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpRes
         "planned_minutes": item.planned_minutes,
         "tier": item.tier,
         "restricted_viewers": list(item.restricted_viewers.all()),
+        "revision": item.revision,
     }
     form = ItemForm(request.POST or None, taskforce=taskforce, initial=initial)
+    stale = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services.item_update(
-            item=item, actor=request.user, restricted_viewers=list(data["restricted_viewers"]), **_item_fields(data)
-        )
-        messages.success(request, _("Item saved."))
-        return redirect(reverse("meetings:detail", args=[slug, pk]) + "#agenda")
+        try:
+            services.item_update(
+                item=item,
+                actor=request.user,
+                restricted_viewers=list(data["restricted_viewers"]),
+                expected_revision=data["revision"],
+                **_item_fields(data),
+            )
+        except StaleEdit as exc:
+            # Keep what this person typed, show what the other saved, and let a second save (now current) win.
+            stale = exc.current
+            messages.error(
+                request,
+                _(
+                    "Someone else saved this item while you were editing. Their version is shown above yours; merge and save again."
+                ),
+            )
+            typed = request.POST.copy()
+            typed["revision"] = str(stale.revision)
+            form = ItemForm(typed, taskforce=taskforce)
+        else:
+            messages.success(request, _("Item saved."))
+            return redirect(reverse("meetings:detail", args=[slug, pk]) + "#agenda")
     return render(
         request,
         "meetings/form.html",
@@ -402,6 +422,7 @@ def item_edit(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpRes
             "meeting": meeting,
             "form": form,
             "page_title": _("Edit agenda item"),
+            "stale_item": stale,
             "page_lead": _("If the agenda was already circulated, the change is marked for re-circulation.")
             if meeting.agenda_version
             else "",
