@@ -289,23 +289,6 @@ def test_the_minutes_pdf_editions(cast, client_for, meeting):
     assert "Looks right." in client.get(url("minutes", meeting)).content.decode()
 
 
-def test_stale_minutes_edit_is_refused_and_shows_the_other_version(cast, client_for, meeting):
-    client = client_for(cast.facilitator)
-    _run_meeting(cast, client, meeting)
-    minutes = Minutes.objects.get(meeting=meeting)
-    client_for(cast.coordinator).post(
-        url("minutes_edit", meeting), {"version": 1, "summary": "Alice's summary", "restricted_summary": ""}
-    )
-    response = client.post(
-        url("minutes_edit", meeting), {"version": 1, "summary": "Fred's summary", "restricted_summary": ""}
-    )
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert "Someone else saved" in body and "Alice&#x27;s summary" in body
-    minutes.refresh_from_db()
-    assert minutes.summary == "Alice's summary"
-
-
 def test_the_sign_in_sheet(cast, client_for, meeting):
     text = pdf_text(client_for(cast.facilitator).get(url("signin_pdf", meeting)))
     assert (
