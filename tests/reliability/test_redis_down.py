@@ -13,8 +13,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from django.db import transaction
 
 from members.models import Announcement
+from taskforce import notifications
+from taskforce.cache import ResilientRedisCache
 from taskforce.models import Notification
 from tests.cast import PASSWORD
 from tests.reliability.conftest import (
@@ -26,8 +29,15 @@ from tests.reliability.conftest import (
     sent_notification_ids,
     test_database_url,
 )
-
-pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+from tests.taskforce.conftest import (  # noqa: F401 - fixtures
+    broker_down,
+    make_recipient,
+    past,
+    ping_kind,
+    recipient_user,
+    topic,
+    unused_tcp_port_closed,
+)
 
 REQUEST_BUDGET_SECONDS = 5.0  # a request must not hang on a dead Redis
 
@@ -85,6 +95,8 @@ def wait_until_sent(rows: list[Notification], *processes, timeout: float = 60) -
     raise AssertionError(f"still unsent after {timeout}s\n{logs}")
 
 
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
 def test_pages_and_forms_work_while_redis_is_down_and_notifications_go_out_once_it_returns(cast, private_redis, stack):
     app, worker = stack
     slug = cast.taskforce.slug
@@ -123,3 +135,53 @@ def test_pages_and_forms_work_while_redis_is_down_and_notifications_go_out_once_
     expected = {str(row.pk) for row in before + during}
     assert set(deliveries) == expected
     assert {pk: n for pk, n in deliveries.items() if n != 1} == {}
+
+
+def test_the_cache_carries_on_in_memory_while_redis_is_down_and_goes_back_to_it(private_redis, monkeypatch):
+    """What keeps sign-in working above, in one process: no error while Redis is down, Redis again after."""
+    monkeypatch.setattr("taskforce.cache.RETRY_AFTER_SECONDS", 0.0)  # retry Redis on every call
+    cache = ResilientRedisCache(private_redis.url(0), {"OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}})
+    cache.set("up", "in redis")
+    assert cache.get("up") == "in redis"
+
+    private_redis.stop()
+    started = time.monotonic()
+    assert cache.get("up") is None  # a miss, not a ConnectionError
+    cache.set("lockout", True, timeout=60)  # a lockout recorded during the outage still holds in this process
+    assert cache.get("lockout") is True
+    assert cache.add("attempts", 1) and cache.incr("attempts") == 2
+    assert time.monotonic() - started < 5
+
+    private_redis.start()
+    cache.set("back", "in redis")
+    assert cache._cache.get_client("back").get(cache.make_key("back")) is not None  # really in Redis again
+
+
+@pytest.mark.django_db
+def test_queue_sweep_survives_a_broker_outage_and_the_row_waits(
+    broker_down,  # noqa: F811
+    ping_kind,  # noqa: F811
+    recipient_user,  # noqa: F811
+    topic,  # noqa: F811
+    past,  # noqa: F811
+    mailoutbox,
+    caplog,
+    django_capture_on_commit_callbacks,
+):
+    """The web side in one process: publishing the wake-up to a dead broker is logged, not raised, and fast."""
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
+            notifications.queue_sweep()
+
+    assert len(callbacks) == 1
+    assert time.monotonic() - started < 5  # a web request must not hang on a dead broker
+    assert "Could not queue a notification sweep" in caplog.text
+    row.refresh_from_db()
+    assert row.sent_at is None
+    assert mailoutbox == []
+
+    # The next beat sweep sends it.
+    assert notifications.sweep() == 1
+    assert len(mailoutbox) == 1
