@@ -110,10 +110,14 @@ class DocumentTooLarge(Exception):
 # Generous for our real documents (a 300-agency directory is ~0.4 MB and ~15,000 elements).
 DEFAULT_MAX_HTML_CHARS = 3_000_000
 DEFAULT_MAX_ELEMENTS = 60_000
-DEFAULT_RENDER_TIMEOUT = 60.0
+DEFAULT_MAX_DEPTH = 200
+DEFAULT_RENDER_TIMEOUT = 25.0  # under gunicorn's default 30 s worker timeout
 DEFAULT_RENDER_MEMORY_MB = 1024
 SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 _TAG = re.compile(r"<[A-Za-z]")
+_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
+# Elements that never nest (void) or whose end tag may be left out: neither adds depth we could measure.
+_FLAT = frozenset("area base br col embed hr img input link meta source track wbr p li dt dd tr td th option".split())
 
 
 def _too_large() -> DocumentTooLarge:
@@ -128,6 +132,16 @@ def check_size(html: str) -> None:
         raise _too_large()
     if len(_TAG.findall(html)) > getattr(settings, "PDF_MAX_ELEMENTS", DEFAULT_MAX_ELEMENTS):
         raise _too_large()
+    # Layout recurses once per level: thousands of nested elements end in RecursionError after a long wait.
+    max_depth = getattr(settings, "PDF_MAX_DEPTH", DEFAULT_MAX_DEPTH)
+    depth = 0
+    for match in _TAG_TOKEN.finditer(html):
+        closing, name, self_closing = match.groups()
+        if name.lower() in _FLAT or self_closing:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        if depth > max_depth:
+            raise _too_large()
 
 
 def _inert(document: weasyprint.Document) -> None:
@@ -164,7 +178,7 @@ def _render_in_child(html: str, base_url: str, prefixes: list[str]) -> tuple[byt
             os.close(read_end)
             _limit_memory(memory)
             result: object = _write_pdf(html, base_url, prefixes)
-        except MemoryError:
+        except (MemoryError, RecursionError):
             result = MemoryError()
         except BaseException as error:  # noqa: BLE001 - reported to the parent, which re-raises
             result = RuntimeError(f"{type(error).__name__}: {error}")

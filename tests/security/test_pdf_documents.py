@@ -5,10 +5,15 @@ from __future__ import annotations
 import http.server
 import io
 import logging
+import os
+import re
 import threading
+import time
+import unicodedata
 
 import pypdf
 import pytest
+from django.urls import reverse
 
 from taskforce.pdf import StaticOnlyFetcher, find_static, pdf_response, render_pdf, static_prefixes
 
@@ -229,3 +234,189 @@ def test_pdf_response_is_a_download_that_is_never_sniffed_or_cached():
     assert response["Cache-Control"] == "private, no-store"
     assert response.content == b"%PDF-1.7 ..."
     assert pdf_response(b"", "report")["Content-Disposition"].endswith('"report.pdf"')
+
+
+# --- inert output: no attachments, no scripts, no links but http(s)/mailto --------------------------------
+
+INERT = """{% extends "pdf/base.html" %}
+{% block extra_head %}<link rel="attachment" href="/static/pdf/print.css" title="embedded">{% endblock %}
+{% block content %}
+<p><a rel="attachment" href="/static/pdf/print.css">attached through a link</a></p>
+<p><a href="javascript:app.alert(1)">js link</a> <a href="file:///etc/passwd">file link</a>
+<a href="data:text/html,x">data link</a> <a href="https://example.org/ok">web link</a> <a href="#top">top</a></p>
+{% endblock %}
+"""
+
+
+def test_a_pdf_carries_no_attachment_script_or_unsafe_link(pdf_templates):
+    """WeasyPrint embeds `rel=attachment` targets and keeps every link: ours drops all but web links."""
+    from tests.security.payloads import pdf_problems
+
+    pdf = render_pdf(pdf_templates("inert.html", INERT), {"title": "Inert"})
+
+    problems, text = pdf_problems(pdf)
+    assert problems == []
+    assert "attached through a link" in text and "js link" in text  # the text stays, the behaviour goes
+    uris = [
+        str(annot.get_object()["/A"].get("/URI"))
+        for page in pypdf.PdfReader(io.BytesIO(pdf)).pages
+        for annot in page.get("/Annots") or []
+        if "/A" in annot.get_object()
+    ]
+    assert uris == ["https://example.org/ok"]
+
+
+def test_a_static_url_that_would_redirect_is_never_requested(pdf_templates, trap, settings):
+    """With STATIC_URL on another host (a CDN), static files are still read from disk: no request, so no
+    redirect to follow, even for a static path that the server would redirect to file:///etc/passwd."""
+    trap_url, hits = trap
+    settings.STATIC_URL = f"{trap_url}/static/"
+    template = pdf_templates(
+        "redirect.html",
+        '{% extends "pdf/base.html" %}{% block content %}<img src="'
+        + trap_url
+        + '/static/redirect-me.png"><img src="'
+        + trap_url
+        + '/elsewhere.png">Body{% endblock %}',
+    )
+
+    _, pages = pdf_text(render_pdf(template, {"title": "CDN"}))
+
+    assert "Body" in pages[0]
+    assert hits == []
+
+
+# --- hostile documents: a clear error, quickly, and the process carries on --------------------------------
+
+
+HOSTILE_BODIES = {
+    "a 5 MB minutes text": "x" * 5_000_000,
+    "10,000 nested elements": "<div>" * 10_000 + "deep" + "</div>" * 10_000,
+    "a table of 100,000 rows": "<table>" + "<tr><td>a</td><td>b</td></tr>" * 100_000 + "</table>",
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_BODIES))
+def test_a_hostile_document_ends_in_a_clear_error_at_once(kind, pdf_templates):
+    from taskforce.pdf import DocumentTooLarge
+
+    template = pdf_templates(
+        "hostile_doc.html", '{% extends "pdf/base.html" %}{% block content %}{{ body|safe }}{% endblock %}'
+    )
+    started = time.monotonic()
+    with pytest.raises(DocumentTooLarge, match="too large to make into a PDF"):
+        render_pdf(template, {"title": "Hostile", "body": HOSTILE_BODIES[kind]})
+    assert time.monotonic() - started < 10
+    # The process that asked is fine and renders the next document.
+    assert render_pdf(template, {"title": "Fine", "body": "<p>Small</p>"}).startswith(b"%PDF-")
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_a_layout_past_the_deadline_is_killed_and_reported(pdf_templates, settings):
+    """Below the size caps but slow to lay out: the child is killed at PDF_RENDER_TIMEOUT."""
+    from taskforce.pdf import DocumentTooLarge
+
+    settings.PDF_RENDER_TIMEOUT = 0.5
+    template = pdf_templates(
+        "slow.html", '{% extends "pdf/base.html" %}{% block content %}{{ body|safe }}{% endblock %}'
+    )
+    body = "<table>" + "<tr><td>cell</td><td>cell</td></tr>" * 15_000 + "</table>"  # ~45,000 elements: allowed
+    started = time.monotonic()
+    with pytest.raises(DocumentTooLarge):
+        render_pdf(template, {"title": "Slow", "body": body})
+    assert time.monotonic() - started < 5
+    assert _no_children_left()
+    settings.PDF_RENDER_TIMEOUT = 30
+    assert render_pdf(template, {"title": "Fine", "body": "<p>Small</p>"}).startswith(b"%PDF-")
+
+
+def test_a_layout_past_the_memory_ceiling_is_stopped_and_reported(pdf_templates, settings):
+    from taskforce.pdf import DocumentTooLarge
+
+    settings.PDF_RENDER_MEMORY_MB = 1
+    template = pdf_templates(
+        "big.html", '{% extends "pdf/base.html" %}{% block content %}{{ body|safe }}{% endblock %}'
+    )
+    with pytest.raises(DocumentTooLarge):
+        render_pdf(template, {"title": "Big", "body": "<p>word </p>" * 2000})
+    assert _no_children_left()
+    settings.PDF_RENDER_MEMORY_MB = 1024
+    assert render_pdf(template, {"title": "Fine", "body": "<p>Small</p>"}).startswith(b"%PDF-")
+
+
+# --- the app's own PDFs, with the XSS corpus in every free-text column -------------------------------------
+
+
+def _squash(text: str) -> str:
+    """Text extraction re-wraps lines, and some headings are set in capitals (and come out as UTF-16 with
+    NULs): compare without whitespace, NULs or case."""
+    return "".join(unicodedata.normalize("NFKC", text).replace("\x00", "").split()).casefold()
+
+
+def _printed(payload: str, text: str) -> bool:
+    """`payload` appears in the squashed `text`, allowing for the fi/fl ligatures that extraction garbles."""
+    pattern = re.escape(_squash(payload)).replace("fi", "(?:fi|..?)").replace("fl", "(?:fl|..?)")
+    return re.search(pattern, text) is not None
+
+
+def test_every_app_pdf_shows_payloads_as_text_and_carries_nothing_active(cast, monkeypatch, settings):
+    """MOU letter and executed copy, minutes, sign-in sheet, directory, contact sheet, health report, case
+    review summary, training certificate: user text is printed literally, never laid out as markup."""
+    from tests.security.payloads import XSS_PAYLOADS, pdf_problems
+    from tests.security.test_xss import chunks_for, crawl, flood, free_text_columns, page_targets, value
+
+    settings.REQUIRE_MFA = False
+    targets = page_targets(cast, monkeypatch, pdfs=True)
+    columns = free_text_columns()
+    chunks = {column.label: chunks_for(column) for column in columns}
+    flood(columns, lambda c, pk, n: value(c, pk, chunks[c.label][n % len(chunks[c.label])]))
+
+    texts = {}
+    for (url, role), page in crawl(cast, targets).items():
+        assert page.status == 200 and page.content_type == "application/pdf", f"{url} as {role}: {page.status}"
+        problems, text = pdf_problems(page.body)
+        assert problems == [], f"{url}: {problems}"
+        texts[url] = _squash(text)
+        assert "qx0" in texts[url], f"{url}: no user text reached this PDF, so it proves nothing"
+
+    assert len(texts) >= 8
+    everything = "".join(texts.values())
+    # Long fields (minutes, case summaries, clauses) carry the whole corpus: each payload is there as text.
+    # (Not the full-width one: the PDF fonts have no glyphs for ＜ ＞, so it cannot be read back as text.)
+    missing = [p for p in XSS_PAYLOADS if p.isascii() and not _printed(p, everything)]
+    assert missing == []
+
+
+def test_a_pdf_view_answers_a_too_large_document_with_a_message_not_a_500(cast, client_for, settings):
+    """A 5 MB minutes summary: the download link leads back to the page with the reason, or to a page
+    saying so (413) when there is no page to go back to."""
+    from meetings.models import Minutes
+    from tests.meetings.matrix_entries import _minutes_pdf
+
+    settings.REQUIRE_MFA = False
+    kwargs = _minutes_pdf(cast)
+    Minutes.objects.filter(meeting_id=kwargs["pk"]).update(summary="The long version. " * 300_000)
+    client = client_for(cast.coordinator)
+    url = reverse("meetings:minutes_pdf", kwargs=kwargs)
+    minutes_page = reverse("meetings:minutes", kwargs={"slug": kwargs["slug"], "pk": kwargs["pk"]})
+
+    started = time.monotonic()
+    response = client.get(url)
+    assert time.monotonic() - started < 20
+    assert response.status_code == 413
+    assert "too large to make into a PDF" in response.content.decode()
+
+    response = client.get(url, HTTP_REFERER=f"http://testserver{minutes_page}", follow=True)
+    assert response.redirect_chain[0] == (f"http://testserver{minutes_page}", 302)
+    assert "too large to make into a PDF" in response.content.decode()
+
+    # Someone else's site as the referrer is not where we send people.
+    response = client.get(url, HTTP_REFERER="https://evil.example/phish")
+    assert response.status_code == 413

@@ -4,7 +4,7 @@ How: the permission matrix (tests/test_permission_matrix.py) already knows every
 build the objects behind it and who may open it. We build all of them, then overwrite every free-text
 column of every row in our apps with a payload (straight in the database: forms may trim or refuse
 things, but the page must be safe whatever is stored), and open every page as up to two people allowed
-to see it. Each field's value starts with its own marker (`Ψ017`), so the test also proves the payloads
+to see it. Each field's value starts with its own marker (`QX017`), so the test also proves the payloads
 really reached the pages it checks, not just that pages without them are clean.
 
 The pages are parsed (tests/security/payloads.py), not searched for substrings: no script that is not
@@ -65,7 +65,7 @@ ROUNDS = 3  # the corpus is spread over this many rounds so that short columns s
 
 
 # Generated documents and stored uploads are not HTML pages; test_pdf_documents.py covers the PDFs.
-PDF_VIEWS = {name for name in MATRIX if name.endswith("_pdf") or name == "mous:pdf"}
+PDF_VIEWS = {name for name in MATRIX if name.endswith("_pdf") or name in {"mous:pdf", "members:training_certificate"}}
 FILE_DOWNLOADS = {"members:document_download", "members:version_download", "meetings:report_back_attachment"}
 
 
@@ -94,7 +94,7 @@ def free_text_columns() -> list[Column]:
             label = f"{model._meta.label_lower}.{f.name}"
             if label in NOT_FREE_TEXT:
                 continue
-            columns.append(Column(model, f.name, f.max_length, f"Ψ{len(columns):03d}"))
+            columns.append(Column(model, f.name, f.max_length, f"QX{len(columns):03d}"))
     return columns
 
 
@@ -182,7 +182,8 @@ def _plain_settings(settings):
     cache.clear()
 
 
-def _targets(cast: Cast, monkeypatch) -> list[tuple[str, str]]:
+def page_targets(cast: Cast, monkeypatch, *, pdfs: bool = False) -> list[tuple[str, str]]:
+    """(url, role) for every HTML page of the matrix (or, with `pdfs`, every generated PDF), objects built."""
     # The cases rows each build the same case world; once is enough (a second case number would clash).
     from tests.cases import matrix_entries, world
 
@@ -196,8 +197,8 @@ def _targets(cast: Cast, monkeypatch) -> list[tuple[str, str]]:
     monkeypatch.setattr(matrix_entries, "build_world", build_once)
     targets = []
     for name, row in MATRIX.items():
-        if row.method != "GET" or name in PDF_VIEWS or name in FILE_DOWNLOADS:
-            continue  # PDFs: tests/security/test_pdf_documents.py; downloads are the uploaded bytes
+        if row.method != "GET" or name in FILE_DOWNLOADS or (name in PDF_VIEWS) != pdfs:
+            continue  # downloads are the uploaded bytes (tests/security/test_uploads.py)
         url = reverse(name, kwargs=row.build(cast))
         allowed = [role for role in VIEWERS if row.expect[role] == 200]
         targets.extend((url, role) for role in allowed[:VIEWERS_PER_PAGE])
@@ -205,7 +206,7 @@ def _targets(cast: Cast, monkeypatch) -> list[tuple[str, str]]:
 
 
 def test_no_payload_in_any_free_text_field_becomes_markup_on_any_page(cast, monkeypatch):
-    targets = _targets(cast, monkeypatch)
+    targets = page_targets(cast, monkeypatch)
     _hostile_audit_rows(cast)
     columns = free_text_columns()
 
