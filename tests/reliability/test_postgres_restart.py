@@ -29,7 +29,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 SEED = """
 import json
+from django.conf import settings
 from django.core.management import call_command
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # as the app's TEST_FAST_HASHING
 call_command("migrate", verbosity=0)  # the schema is cloned; this adds content types and permissions
 from tests.cast import build_cast
 cast = build_cast()
@@ -44,7 +46,7 @@ def app_on_private_postgres(private_postgres: PostgresCluster, django_db_setup, 
     # No Redis: this test is about the database alone (the cache is then per-process, tasks run in-process).
     env = service_env(database_url=url, redis_url="", mail_dir=tmp_path / "mail-seed")
     seed = json.loads(run_django(SEED, env=env).splitlines()[-1])
-    app = AppServer(tmp_path, database_url=url, redis_url="")
+    app = AppServer(tmp_path, database_url=url, redis_url="", TEST_FAST_HASHING="1")
     try:
         yield app, private_postgres, seed
     finally:
