@@ -27,7 +27,7 @@ from django.urls import ResolverMatch, resolve, reverse
 
 from members.models import User
 from taskforce import auth
-from taskforce.middleware import RequireSecondFactorMiddleware
+from taskforce.middleware import MFA_EXEMPT_URL_NAME_PREFIXES, RequireSecondFactorMiddleware
 from taskforce.models import AuditEvent, TaskForce
 
 PASSWORD = "correct-horse-battery-staple"
@@ -329,3 +329,85 @@ def test_password_reset_never_skips_the_second_factor(client, ada, settings):
 
     assert response["Location"] == reverse("mfa_authenticate")
     assert not signed_in(client)
+
+
+# --- everyone with case access, and nothing reachable without the second factor ------------------------
+
+
+def test_opening_a_case_to_someone_makes_their_second_factor_required(cast):
+    from tests.cases.world import build_world
+
+    assert not auth.user_requires_mfa(cast.member_b)
+
+    build_world(cast)  # the CAC's case: Mia contributes, the Sheriff's Office has full access
+
+    for person in (cast.member_b, cast.liaison_b, cast.facilitator, cast.liaison_a):
+        assert auth.user_requires_mfa(person), person
+    stranger = User.objects.create_user("stan@example.org", PASSWORD, full_name="Stan Stranger")
+    assert not auth.user_requires_mfa(stranger)
+
+
+def test_without_a_second_factor_nothing_guarded_is_reachable(cast, client, settings):
+    """Every URL of ours, by GET and by POST, sends a coordinator who has no second factor to set one up.
+
+    The ids in the URLs exist nowhere: the gate comes before the view, and a view it let through would
+    answer 404 instead. htmx requests get the same answer as a header (test_htmx_requests_are_sent_...).
+    """
+    from tests.security.test_csrf import sample_url
+    from tests.security.test_permission_matrix import urlconf_names
+
+    settings.REQUIRE_MFA = True
+    client.force_login(cast.coordinator)
+    guarded = {
+        name: sample_url(name, route, cast.taskforce.slug)
+        for name, route in urlconf_names().items()
+        if ":" in name or not name.startswith(MFA_EXEMPT_URL_NAME_PREFIXES)
+    }
+    assert len(guarded) > 80
+
+    reached = []
+    for url in guarded.values():
+        for response in (client.get(url), client.post(url, {"confirm": "on"})):
+            got = (response.status_code, response.get("Location"))
+            if got != (302, SETUP_URL):
+                reached.append(f"{response.request['REQUEST_METHOD']} {url}: {got}")
+    assert not reached
+
+    # The control: with an authenticator app the same person gets in.
+    add_totp(cast.coordinator)
+    assert client.get(reverse("taskforce:dashboard", args=[cast.taskforce.slug])).status_code == 200
+
+
+def test_the_second_factor_is_throttled(client, ada, clock):
+    secret = add_totp(ada)
+    sign_in(client, ada.email)
+    wrong = f"{(int(current_code(secret)) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        assert "Incorrect code" in enter_code(client, wrong).content.decode()
+
+    # Even the right code is refused now, and signing in again with the password does not reset the count.
+    response = enter_code(client, current_code(secret))
+    assert "Too many failed attempts" in response.content.decode()
+    client.post(reverse("account_logout"))
+    sign_in(client, ada.email)
+    response = enter_code(client, current_code(secret))
+    assert "Too many failed attempts" in response.content.decode()
+    assert not signed_in(client)
+    assert AuditEvent.objects.filter(action="auth.mfa_failed", actor=ada).count() == 5
+
+    clock.shift(timedelta(minutes=10, seconds=mfa_settings.TOTP_PERIOD))
+    sign_in(client, ada.email)
+    enter_code(client, current_code(secret))
+    assert signed_in(client)
+
+
+def test_the_session_key_changes_when_the_second_factor_completes_sign_in(client, ada, clock):
+    secret = add_totp(ada)
+    sign_in(client, ada.email)
+    pending = client.cookies["sessionid"].value
+
+    enter_code(client, current_code(secret))
+
+    assert signed_in(client)
+    assert client.cookies["sessionid"].value != pending
+    assert not client.session.exists(pending)
