@@ -52,7 +52,9 @@ def test_each_action_reminder_is_sent_exactly_once(workers, producer, queue_name
     cast = build_cast()
     zone = actions.zoneinfo.ZoneInfo(cast.taskforce.time_zone)
     today = datetime.now(zone).date()
-    due = today - timedelta(days=2)  # every moment below is in the past for the workers
+    # Every moment below is in the past for the workers, and only the digest's falls on a Monday (the
+    # digest's day): a report-back moment on a Monday would rightly schedule a second digest.
+    due = next(today - timedelta(days=k) for k in range(2, 9) if (today - timedelta(days=k)).weekday() in (2, 3, 4, 5))
     action = actions.action_item_save(
         taskforce=cast.taskforce, actor=cast.coordinator, title="Map the shelters", owner_person=cast.liaison_a,
         report_back_on=due,
