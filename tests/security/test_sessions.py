@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from allauth.usersessions.models import UserSession
 from django.contrib.auth import SESSION_KEY
 from django.contrib.messages import get_messages
 from django.contrib.sessions.models import Session
+from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -18,6 +20,7 @@ from django.utils import timezone
 from members.models import User
 from taskforce.auth import end_all_sessions
 from taskforce.models import AuditEvent
+from tests.cast import PASSWORD as CAST_PASSWORD
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -186,3 +189,64 @@ def test_end_all_sessions_also_ends_sessions_of_a_deactivated_person(alice):
 
     # Gone for good, so reactivating the account later does not revive the old cookie.
     assert not Session.objects.filter(session_key=session_key).exists()
+
+
+# --- changing the password, deactivation and offboarding end the other sessions --------------------------
+
+
+def signed_out(client: Client) -> bool:
+    response = client.get(PAGE)
+    return response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+
+
+def test_changing_the_password_signs_out_every_other_browser(alice):
+    laptop, phone = Client(), Client()
+    sign_in(laptop)
+    sign_in(phone)
+
+    response = laptop.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase"},
+    )
+
+    assert response.status_code == 302
+    assert signed_out(phone)  # a thief's copy of the old session dies with the old password
+    assert laptop.get(PAGE).status_code == 200  # the one who changed it stays in
+
+
+def test_a_password_reset_signs_out_every_browser(alice):
+    phone = Client()
+    sign_in(phone)
+    visitor = Client()
+    visitor.post(reverse("account_reset_password"), {"email": alice.email})
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", mail.outbox[-1].body).group(1)
+    form_url = visitor.get(link)["Location"]
+
+    visitor.post(form_url, {"password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase"})
+
+    assert signed_out(phone)
+
+
+def test_deactivating_an_account_signs_it_out_everywhere_at_the_next_request(alice):
+    laptop, phone = Client(), Client()
+    sign_in(laptop)
+    sign_in(phone)
+
+    User.objects.filter(pk=alice.pk).update(is_active=False)  # however it is done: admin, script, offboarding
+
+    assert signed_out(laptop) and signed_out(phone)
+
+
+def test_offboarding_through_the_page_ends_the_persons_sessions_on_every_device(cast, client_for):
+    """Not just hidden behind a 404: the sessions themselves are gone, on the laptop and on the phone."""
+    devices = [Client(), Client()]
+    for device in devices:
+        device.post(reverse("account_login"), {"login": cast.member_b.email, "password": CAST_PASSWORD})
+        assert SESSION_KEY in device.session
+    keys = [device.session.session_key for device in devices]
+
+    url = reverse("members:person_offboard", args=[cast.taskforce.slug, cast.member_b.pk])
+    assert client_for(cast.coordinator).post(url).status_code == 302
+
+    assert not Session.objects.filter(session_key__in=keys).exists()
+    assert all(signed_out(device) for device in devices)
