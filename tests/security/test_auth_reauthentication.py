@@ -201,3 +201,19 @@ def test_reauthenticating_with_the_second_factor_then_allows_the_change(ada, clo
     client.post(reverse("mfa_deactivate_totp"))
 
     assert authenticator_types(ada) == set()
+
+
+@pytest.mark.parametrize("url_name", ["mfa_view_recovery_codes", "mfa_download_recovery_codes"])
+def test_reading_the_recovery_codes_needs_reauthentication(ada, clock, url_name):
+    """They are a second factor in writing: an open session must not be enough to copy them."""
+    secret = with_totp(ada)
+    codes = Authenticator.objects.get(user=ada, type=Authenticator.Type.RECOVERY_CODES).wrap().get_unused_codes()
+    client = signed_in_a_while_ago(ada, clock, secret=secret)
+
+    response = client.get(reverse(url_name))
+
+    assert sent_to_reauthenticate(response), response.status_code
+    assert not any(code in response.content.decode() for code in codes)
+
+    confirm_password(client)
+    assert codes[0] in client.get(reverse(url_name)).content.decode()
