@@ -168,6 +168,9 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 # Adding, removing or making primary an email address asks for the password again (allauth's default is
 # not to), or an open session could point the account's sign-in and password resets at another mailbox.
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
+# Reauthenticate with the password or the second factor, never with a code mailed to the account (allauth's
+# default since 65.22): with an open session and the mailbox, that would be enough to turn the second factor off.
+ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]
 LOGIN_LOCKOUT_ATTEMPTS = env_int("LOGIN_LOCKOUT_ATTEMPTS", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 10)
 ACCOUNT_RATE_LIMITS = {

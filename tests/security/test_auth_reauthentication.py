@@ -7,6 +7,7 @@ change below must send her to confirm who she is first and change nothing until 
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -217,3 +218,22 @@ def test_reading_the_recovery_codes_needs_reauthentication(ada, clock, url_name)
 
     confirm_password(client)
     assert codes[0] in client.get(reverse(url_name)).content.decode()
+
+
+def test_a_code_sent_by_email_does_not_count_as_reauthentication(ada, clock, mailoutbox):
+    """The mailbox is the recovery channel, not a factor: with it and an open session one could turn the
+    authenticator app off. Only the password or the second factor itself reauthenticate."""
+    EmailAddress.objects.update_or_create(user=ada, email=ada.email, defaults={"primary": True, "verified": True})
+    secret = with_totp(ada)
+    client = signed_in_a_while_ago(ada, clock, secret=secret)
+
+    client.post(reverse("account_request_reauthentication_code"), {"recipient": ada.email})
+    sent = [message for message in mailoutbox if ada.email in message.to]
+    code = re.search(r"^([A-Z0-9]{4}-[A-Z0-9]{4})$", sent[-1].body, re.MULTILINE) if sent else None
+    if code:  # as the mailbox's reader would
+        client.post(reverse("account_confirm_reauthentication_code"), {"code": code[1]})
+    response = client.post(reverse("mfa_deactivate_totp"))
+
+    assert sent_to_reauthenticate(response), response.status_code
+    assert Authenticator.Type.TOTP in authenticator_types(ada)
+    assert not sent
