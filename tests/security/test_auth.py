@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from allauth.account import app_settings as account_settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
@@ -256,3 +257,41 @@ def test_the_sign_in_page_labels_every_input(client, db):
     assert "Forgot your password?" in html
     assert "Sign in with a passkey" in html
     assert "sign up" not in html.lower()
+
+
+class CountingHasher(MD5PasswordHasher):
+    """MD5 for speed, counting every hash computed: the work done is what a stopwatch would measure."""
+
+    algorithm = "counting_md5"
+    computed = 0
+
+    def encode(self, password, salt):
+        CountingHasher.computed += 1
+        return super().encode(password, salt)
+
+
+def test_unknown_accounts_cost_the_same_password_work(client, settings, db):
+    settings.PASSWORD_HASHERS = ["tests.security.test_auth.CountingHasher"]
+    User.objects.create_user("alice@example.org", PASSWORD, full_name="Alice Analyst")
+
+    def work(email: str) -> int:
+        CountingHasher.computed = 0
+        sign_in(client, email, "wrong-password")
+        return CountingHasher.computed
+
+    known, unknown = work("alice@example.org"), work("nobody@example.org")
+
+    # Without a dummy hash for the unknown account, its answer would come back measurably sooner.
+    assert known >= 1
+    assert unknown == known
+
+
+def test_password_reset_pages_and_mail_do_not_tell_whether_an_account_exists(client, alice):
+    pages = []
+    for email in ("alice@example.org", "nobody@example.org"):
+        response = client.post(reverse("account_reset_password"), {"email": email}, follow=True)
+        pages.append(normalise(response.content.decode(), email))
+
+    assert pages[0] == pages[1]
+    # Each address gets one message; the unknown one is told no account exists, to its owner only.
+    assert [message.to for message in mail.outbox] == [["alice@example.org"], ["nobody@example.org"]]
