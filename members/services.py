@@ -313,7 +313,8 @@ def _send_invitation_email(invitation_id: int, token: str, *, reminder: bool = F
         pk=invitation_id
     )
     context = {"invitation": invitation, "url": invitation_url(token), "reminder": reminder}
-    subject = render_to_string("emails/invitation_subject.txt", context).strip().replace("\n", " ")
+    # One line whatever the task force's name holds: a CR in it made the message unsendable.
+    subject = notifications.clean_header(render_to_string("emails/invitation_subject.txt", context))
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("emails/invitation.txt", context),
