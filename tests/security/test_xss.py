@@ -27,7 +27,15 @@ from django.urls import reverse
 
 from taskforce import audit
 from tests.cast import Cast
-from tests.security.payloads import BENIGN, XSS_PAYLOADS, PageScan, extra_htmx, pdf_problems, scan_html
+from tests.security.payloads import (
+    BENIGN,
+    XSS_PAYLOADS,
+    PageScan,
+    csp_problems,
+    extra_htmx,
+    pdf_problems,
+    scan_html,
+)
 from tests.security.test_permission_matrix import MATRIX
 
 OUR_APPS = ("taskforce", "members", "mous", "meetings", "cases")
@@ -139,6 +147,7 @@ class Page:
     content_type: str
     scan: PageScan | None
     body: bytes
+    csp: str
 
 
 def crawl(cast: Cast, targets: list[tuple[str, str]]) -> dict[tuple[str, str], Page]:
@@ -152,7 +161,8 @@ def crawl(cast: Cast, targets: list[tuple[str, str]]) -> dict[tuple[str, str], P
         content_type = response.get("Content-Type", "")
         body = b"".join(response.streaming_content) if response.streaming else response.content
         scan = scan_html(body.decode()) if content_type.startswith("text/html") else None
-        pages[(url, role)] = Page(url, role, response.status_code, content_type, scan, body)
+        csp = response.get("Content-Security-Policy", "")
+        pages[(url, role)] = Page(url, role, response.status_code, content_type, scan, body, csp)
     return pages
 
 
@@ -182,8 +192,8 @@ def _plain_settings(settings):
     cache.clear()
 
 
-def page_targets(cast: Cast, monkeypatch, *, pdfs: bool = False) -> list[tuple[str, str]]:
-    """(url, role) for every HTML page of the matrix (or, with `pdfs`, every generated PDF), objects built."""
+def page_targets(cast: Cast, monkeypatch, *, pdfs: bool | None = False) -> list[tuple[str, str]]:
+    """(url, role) for every HTML page of the matrix (with `pdfs`, every generated PDF; None: both)."""
     # The cases rows each build the same case world; once is enough (a second case number would clash).
     from tests.cases import matrix_entries, world
 
@@ -197,7 +207,7 @@ def page_targets(cast: Cast, monkeypatch, *, pdfs: bool = False) -> list[tuple[s
     monkeypatch.setattr(matrix_entries, "build_world", build_once)
     targets = []
     for name, row in MATRIX.items():
-        if row.method != "GET" or name in FILE_DOWNLOADS or (name in PDF_VIEWS) != pdfs:
+        if row.method != "GET" or name in FILE_DOWNLOADS or (pdfs is not None and (name in PDF_VIEWS) != pdfs):
             continue  # downloads are the uploaded bytes (tests/security/test_uploads.py)
         url = reverse(name, kwargs=row.build(cast))
         allowed = [role for role in VIEWERS if row.expect[role] == 200]
@@ -227,6 +237,7 @@ def test_no_payload_in_any_free_text_field_becomes_markup_on_any_page(cast, monk
                 continue
             if page.scan is not None:
                 problems.extend(f"{where}: {problem}" for problem in page.scan.problems)
+                problems.extend(f"{where}: CSP {problem}" for problem in csp_problems(page.csp, page.scan.nonces))
                 extra = extra_htmx(page.scan, benign[key].scan)
                 if extra:
                     problems.append(f"{where}: hx attributes not in the template: {dict(extra)}")
@@ -273,3 +284,21 @@ def test_no_payload_in_any_free_text_field_becomes_markup_on_any_page(cast, monk
     assert must_show <= shown_labels, f"never shown: {sorted(must_show - shown_labels)}"
     print(f"{len(targets)} page views x {ROUNDS + 1} rounds; {len(shown_labels)}/{len(columns)} fields seen")
     print("never shown:", sorted(set(labels.values()) - shown_labels))
+
+
+def test_a_strict_csp_is_sent_on_pages_nobody_signed_in_sees_too(db, client):
+    """The signed-in pages are checked in the crawl above; these are sign-in, reset, errors and the like."""
+    from tests.security.test_permission_matrix import ALLAUTH_KWARGS, ALLAUTH_PUBLIC
+
+    urls = [reverse(name, kwargs=ALLAUTH_KWARGS.get(name)) for name in sorted(ALLAUTH_PUBLIC)]
+    urls += ["/no-such-page/", reverse("home")]
+    html_pages = 0
+    for url in urls:
+        response = client.get(url, follow=True)
+        if not response.get("Content-Type", "").startswith("text/html"):
+            continue
+        html_pages += 1
+        scan = scan_html(response.content.decode())
+        assert scan.problems == [], url
+        assert csp_problems(response.get("Content-Security-Policy", ""), scan.nonces) == [], url
+    assert html_pages >= 10
