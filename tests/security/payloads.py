@@ -59,7 +59,7 @@ BENIGN = "Plain note about the referral protocol.\n\nSee [the site](https://exam
 
 URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "data", "xlink:href", "poster", "background"})
 BAD_SCHEMES = re.compile(r"^\s*(javascript|data|vbscript)\s*:", re.IGNORECASE)
-# The scripts the templates themselves load: static files with the request's nonce.
+# The scripts the templates themselves load: our static files.
 OUR_SCRIPT = re.compile(r"^/static/")
 
 
@@ -69,6 +69,7 @@ class PageScan:
 
     problems: list[str] = field(default_factory=list)
     htmx: Counter = field(default_factory=Counter)  # (tag, hx attribute) -> how many
+    nonces: set[str] = field(default_factory=set)  # on our own <script> tags
     text: list[str] = field(default_factory=list)
 
 
@@ -84,8 +85,12 @@ class _Scanner(HTMLParser):
         if tag == "script":
             src = values.get("src", "")
             json_data = values.get("type", "") == "application/json"
-            if not json_data and not (OUR_SCRIPT.match(src) and values.get("nonce")):
+            # Same-origin static files run under script-src 'self' (allauth's own carry no nonce); any
+            # other script, inline above all, is not ours.
+            if not json_data and not OUR_SCRIPT.match(src):
                 problems.append(f"<script {values}>")
+            if values.get("nonce"):
+                self.scan.nonces.add(values["nonce"])
             self.in_script = True
         if tag in {"iframe", "object", "embed", "frame", "frameset", "base", "applet"}:
             problems.append(f"<{tag}> element")
@@ -165,3 +170,34 @@ def pdf_problems(body: bytes) -> tuple[list[str], str]:
                 problems.append(f"page {number} link {kind} {uri[:60]!r}")
     text = "\n".join(page.extract_text() for page in reader.pages)
     return problems, text
+
+
+def csp_problems(header: str, page_nonces: set[str] | None = None) -> list[str]:
+    """What keeps a Content-Security-Policy from being strict: scripts only from us with the request's
+    nonce, no inline or eval, no plugins, no <base> hijack, no framing."""
+    if not header:
+        return ["no Content-Security-Policy header"]
+    directives: dict[str, list[str]] = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0].lower()] = words[1:]
+    problems = []
+    scripts = directives.get("script-src", directives.get("default-src"))
+    if scripts is None:
+        problems.append("no script-src")
+        scripts = []
+    for bad in ("'unsafe-inline'", "'unsafe-eval'", "*", "data:", "http:", "https:"):
+        if bad in scripts:
+            problems.append(f"script-src allows {bad}")
+    nonces = {word[len("'nonce-") : -1] for word in scripts if word.startswith("'nonce-")}
+    # Django sends a nonce only when the page used one (a bare 404 has no scripts to allow).
+    if directives.get("object-src") != ["'none'"]:
+        problems.append(f"object-src {directives.get('object-src')}")
+    if directives.get("base-uri") not in (["'none'"], ["'self'"]):
+        problems.append(f"base-uri {directives.get('base-uri')}")
+    if directives.get("frame-ancestors") != ["'none'"]:
+        problems.append(f"frame-ancestors {directives.get('frame-ancestors')}")
+    if page_nonces and not (nonces and page_nonces <= nonces):
+        problems.append("the page's script nonces are not the header's")
+    return problems
