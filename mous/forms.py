@@ -166,6 +166,13 @@ class VerifyForm(forms.Form):
         pdf = data.get("pdf")
         if pdf is not None and pdf.size > 20 * 1024 * 1024:
             self.add_error("pdf", _("That file is too large to be one of our PDFs."))
+        elif pdf is not None:
+            # Checked by its bytes, like every upload: an HTML page or a program named .pdf goes no further.
+            pdf.seek(0)
+            head = pdf.read(1024)
+            pdf.seek(0)
+            if b"%PDF-" not in head:
+                self.add_error("pdf", _("That file is not a PDF."))
         return data
 
 
