@@ -39,20 +39,31 @@ from django.utils import timezone
 from bench.context import BenchContext, Result
 
 SECTION = "pdf"
-PARTIES = 40
-MINUTES_PAGES = 12
 MAX_RATIO = 1.3
 MAX_PEAK_MB = 300.0
-REPEATS = {"T": 1}
-FULL_REPEATS = 5
 BASE_DIR = Path(settings.BASE_DIR)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOCMEM_MAIL = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
-# Enough agenda items, attendance and action items for a 12-page document (checked on every run).
-MINUTES_SHAPE = {"items": 21, "guests": 12, "actions": 30}
-# The shape is in the name, so a changed shape builds new documents instead of reusing the old ones.
-TASKFORCE_NAME = f"Bench PDF documents ({PARTIES} parties, {MINUTES_SHAPE['items']} items)"
+
+@dataclass(frozen=True)
+class Shape:
+    parties: int  # MOU parties, each with its liaison as signatory
+    items: int  # agenda items minuted, each with notes and a decision
+    guests: int  # attendance beyond the parties' liaisons
+    actions: int  # action items
+    repeats: int  # timed renders of each kind
+
+    @property
+    def taskforce_name(self) -> str:
+        # The shape is in the name, so a changed shape builds new documents instead of reusing old ones.
+        return f"Bench PDF documents ({self.parties} parties, {self.items} items)"
+
+
+# The issue's documents: a 40-party executed MOU and minutes of 12 pages (the page count is reported).
+FULL = Shape(parties=40, items=21, guests=12, actions=30, repeats=5)
+# The smoke test's: still multi-page, built in seconds.
+SHAPES = {"T": Shape(parties=4, items=4, guests=2, actions=4, repeats=1)}
 ITEM_TYPES = ["information_sharing", "subcommittee_report", "training", "other"]
 NOTES = (
     "The presenter summarised the month's referrals, the agencies involved and the gaps seen in after-hours "
@@ -77,13 +88,13 @@ class Documents:
 # --- building the documents through the services ----------------------------------------------------------
 
 
-def ensure_documents() -> Documents:
+def ensure_documents(shape: Shape) -> Documents:
     """The bench task force with its executed MOU and its minuted meeting, built once and then reused."""
     from meetings.models import Meeting
     from mous.models import MouStatus, MouVersion
     from taskforce.models import TaskForce
 
-    taskforce = TaskForce.objects.filter(name=TASKFORCE_NAME).first()
+    taskforce = TaskForce.objects.filter(name=shape.taskforce_name).first()
     if taskforce is not None:
         version = MouVersion.objects.filter(mou__taskforce=taskforce, mou__status=MouStatus.EXECUTED).first()
         meeting = Meeting.objects.filter(taskforce=taskforce, minutes__isnull=False).first()
@@ -91,10 +102,10 @@ def ensure_documents() -> Documents:
             return Documents(taskforce.slug, meeting.pk, version.pk, meeting.facilitator_id)
     # Nobody signs in with these passwords (the bench uses force_login): a cheap hasher keeps the build fast.
     with override_settings(MAILERS=LOCMEM_MAIL, PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
-        return _build()
+        return _build(shape)
 
 
-def _build() -> Documents:
+def _build(shape: Shape) -> Documents:
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
@@ -104,9 +115,9 @@ def _build() -> Documents:
 
     stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
     admin = User.objects.create_superuser(f"bench-pdf-admin-{stamp}@bench.invalid", None, full_name="Bench Admin")
-    taskforce = taskforce_create(actor=admin, name=TASKFORCE_NAME, region="Bench County")
+    taskforce = taskforce_create(actor=admin, name=shape.taskforce_name, region="Bench County")
     memberships, people = [], []
-    for n in range(1, PARTIES + 1):
+    for n in range(1, shape.parties + 1):
         onboarded = members.organization_onboard(
             taskforce=taskforce,
             actor=admin,
@@ -138,7 +149,7 @@ def _build() -> Documents:
     if not Authenticator.objects.filter(user=facilitator, type=Authenticator.Type.TOTP).exists():
         TOTP.activate(facilitator, generate_totp_secret())  # what the MFA gate checks, as for any real user
     version_id = _execute_mou(taskforce, admin, memberships)
-    meeting_id = _minute_meeting(taskforce, facilitator, people)
+    meeting_id = _minute_meeting(taskforce, facilitator, people, shape)
     return Documents(taskforce.slug, meeting_id, version_id, facilitator.pk)
 
 
@@ -177,7 +188,7 @@ def _execute_mou(taskforce, admin, memberships) -> int:
     return version.pk
 
 
-def _minute_meeting(taskforce, facilitator, people) -> int:
+def _minute_meeting(taskforce, facilitator, people, shape: Shape) -> int:
     from meetings import services
     from meetings.models import Attendance, Minutes
 
@@ -195,7 +206,7 @@ def _minute_meeting(taskforce, facilitator, people) -> int:
         note_taker=people[1],
     )
     items = []
-    for n in range(MINUTES_SHAPE["items"]):
+    for n in range(shape.items):
         items.append(
             services.item_add(
                 meeting=meeting,
@@ -209,7 +220,7 @@ def _minute_meeting(taskforce, facilitator, people) -> int:
     services.meeting_start(meeting=meeting, actor=facilitator)
     for attendance in Attendance.objects.filter(meeting=meeting, person__isnull=False).order_by("pk"):
         services.attendance_mark(attendance=attendance, actor=facilitator, status="present", acknowledged=True)
-    for n in range(MINUTES_SHAPE["guests"]):
+    for n in range(shape.guests):
         services.attendance_add_guest(
             meeting=meeting,
             actor=facilitator,
@@ -218,7 +229,7 @@ def _minute_meeting(taskforce, facilitator, people) -> int:
             organization=f"Partner Organization {n + 1}",
             acknowledged=True,
         )
-    for n in range(MINUTES_SHAPE["actions"]):
+    for n in range(shape.actions):
         services.action_item_create(
             meeting=meeting,
             actor=facilitator,
@@ -333,12 +344,12 @@ def timed(func: Callable[[], bytes]) -> float:
 # --- peak memory, in a process of its own ---------------------------------------------------------------
 
 
-def peak_memory_mb(document: str, docs: Documents) -> dict:
+def peak_memory_mb(document: str, docs: Documents, database_url: str) -> dict:
     """Render once in a fresh child process; its peak RSS (ru_maxrss) before and after rendering."""
     out = subprocess.run(
         [sys.executable, "-m", "bench.pdf", document, json.dumps(docs.__dict__)],
         cwd=BASE_DIR,
-        env={**os.environ, "PYTHONPATH": str(BASE_DIR)},
+        env={**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(BASE_DIR)},
         capture_output=True,
         text=True,
         check=False,
@@ -377,9 +388,9 @@ def _probe(document: str, docs_json: str) -> None:
 
 
 def measure(ctx: BenchContext) -> list[Result]:
-    repeats = REPEATS.get(ctx.size, FULL_REPEATS)
+    shape = SHAPES.get(ctx.size, FULL)
     started = time.perf_counter()
-    docs = ensure_documents()
+    docs = ensure_documents(shape)
     build_seconds = time.perf_counter() - started
     results = []
     for document, make in RENDERERS.items():
@@ -388,13 +399,17 @@ def measure(ctx: BenchContext) -> list[Result]:
         facts = pdf_facts(pdf)
         alone_facts = pdf_facts(weasyprint_alone(captured))
         app_ms, alone_ms = [], []
-        for _ in range(repeats):  # interleaved, so a busy moment on the machine hits both alike
+        for _ in range(shape.repeats):  # interleaved, so a busy moment on the machine hits both alike
             app_ms.append(timed(render))
             alone_ms.append(timed(functools.partial(weasyprint_alone, captured)))
         ratio = statistics.median(app_ms) / statistics.median(alone_ms)
-        memory = peak_memory_mb(document, docs)
-        (ctx.workdir / f"bench-{document.replace(' ', '-')}.pdf").write_bytes(pdf)
+        memory = peak_memory_mb(document, docs, ctx.database_url)
+        path = ctx.workdir / f"bench-{document.replace(' ', '-')}.pdf"
+        path.write_bytes(pdf)
         detail = {
+            "pdf_path": str(path),
+            "parties": shape.parties,
+            "agenda_items": shape.items,
             "pages": facts["pages"],
             "pages_weasyprint_alone": alone_facts["pages"],
             "pdf_bytes": facts["bytes"],

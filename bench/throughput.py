@@ -78,6 +78,7 @@ class Run:
     statuses: dict[int, int]
     socket_errors: str
     latency_p50_ms: float | None
+    output: str  # wrk's report, for the log when a run looks wrong
 
     @property
     def all_ok(self) -> bool:
@@ -174,7 +175,7 @@ def wrk(port: int, path: str, cookie: str, seconds: int, script: Path) -> Run:
     p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     latency = round(float(p50.group(1)) * scale[p50.group(2)], 2) if p50 else None
-    return Run(path, rate, total, statuses, socket_errors, latency)
+    return Run(path, rate, total, statuses, socket_errors, latency, out)
 
 
 def measure(ctx: BenchContext) -> list[Result]:
