@@ -60,14 +60,26 @@ def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen | None
 
 
 def stop_process(process: subprocess.Popen, *, timeout: float = 20) -> None:
-    """SIGTERM (graceful), then SIGKILL if it will not go; always reaped, so no zombie outlives the test."""
+    """SIGTERM (graceful), then SIGKILL if it will not go; always reaped, so no zombie outlives the test.
+
+    Our children start in a session of their own (start_new_session=True), so the signal goes to the whole
+    process group: gunicorn's workers and an embedded Celery beat go with their parent, even when killed.
+    """
+
+    def signal_group(sig: signal.Signals) -> None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        signal_group(signal.SIGTERM)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
-            process.kill()
+            signal_group(signal.SIGKILL)
             process.wait(10)
+    signal_group(signal.SIGKILL)  # anything of its group still there (its parent may have died first)
 
 
 def database_url(db: dict) -> str:
@@ -111,7 +123,9 @@ class RedisServer:
             "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
             "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", str(self.log_path),
         ]  # fmt: skip
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         wait_for_port(self.port, timeout=10, process=self.process)
 
     def stop(self) -> None:
@@ -156,9 +170,21 @@ class PostgresCluster:
         self.data = self.root / "data"
         self.log_path = self.root / "postgres.log"
         shutil.chown(self.root, "postgres", "postgres")
-        _as_postgres(
-            str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"
-        )
+        try:
+            _as_postgres(
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            )
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
@@ -278,7 +304,12 @@ class Subprocess:
     def _spawn(self, argv: list[str], env: dict[str, str]) -> None:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", BOOT, *argv], cwd=BASE_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            [sys.executable, "-c", BOOT, *argv],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a process group of its own, for stop_process
         )
 
     def stop(self) -> None:
