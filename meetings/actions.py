@@ -40,7 +40,7 @@ from meetings.models import (
 )
 from members import comms
 from members.models import Goal, Membership, Subcommittee, User
-from taskforce import audit, notifications
+from taskforce import audit, notifications, permissions
 from taskforce.models import Notification, TaskForce
 
 logger = logging.getLogger(__name__)
@@ -566,6 +566,8 @@ def _still_owed(row: Notification) -> ActionItem | None:
 
 
 def _render(row: Notification, action: ActionItem, subject: str, lead: str):
+    if not permissions.has_perm(row.recipient, "meetings.view_actionitem", action):
+        return None  # access ended since the reminder was scheduled: nothing about the task force
     return notifications.render_message(
         subject=subject,
         template="emails/meeting_action_reminder",
@@ -608,7 +610,7 @@ def render_overdue(row: Notification):
 
 def render_digest(row: Notification):
     taskforce = TaskForce.objects.filter(pk=row.subject_id).first()
-    if taskforce is None:
+    if taskforce is None or not permissions.has_perm(row.recipient, "taskforce.view_taskforce", taskforce):
         return None
     actions = list(owed_by(row.recipient, taskforce))
     if not actions:

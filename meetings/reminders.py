@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from meetings import ics, services
 from meetings.models import AgendaCirculation, Meeting, Minutes, MinutesStatus
-from taskforce import notifications
+from taskforce import notifications, permissions
 from taskforce.models import Notification
 
 
@@ -21,7 +21,11 @@ def _url(name: str, meeting: Meeting) -> str:
     return settings.SITE_URL + reverse(name, args=[meeting.taskforce.slug, meeting.pk])
 
 
-def _message(row: Notification, meeting: Meeting, subject: str, template: str, **extra) -> notifications.Message:
+def _message(row: Notification, meeting: Meeting, subject: str, template: str, **extra) -> notifications.Message | None:
+    """The email, or None if the recipient may no longer see the meeting: access can end (an agency withdraws,
+    a person is offboarded) between the row being scheduled and the sweep sending it."""
+    if not permissions.has_perm(row.recipient, "meetings.view_meeting", meeting):
+        return None
     context = {
         "recipient": row.recipient,
         "meeting": meeting,
@@ -90,6 +94,8 @@ def render_agenda(row: Notification):
     updated = circulation.version > 1
     subject = f"{'Updated agenda' if updated else 'Agenda'}: {meeting.title}, {meeting.local_start:%b %-d}"
     message = _message(row, meeting, subject, "agenda", items=items, updated=updated, version=circulation.version)
+    if message is None:
+        return None
     invite = (f"meeting-{meeting.pk}.ics", ics.calendar_for([meeting]), "text/calendar; method=PUBLISH")
     return dataclasses.replace(message, attachments=(invite,))
 
