@@ -1090,6 +1090,12 @@ def _render(template: str, subject: str, context: dict) -> notifications.Message
     return notifications.render_message(subject=subject, template=template, context=context)
 
 
+def _still_reads(notification: Any, mou: Mou) -> bool:
+    """Whether the recipient may still see the MOU: access can end (an agency withdraws, a person is
+    offboarded) between the row being scheduled and the sweep sending it."""
+    return permissions.has_perm(notification.recipient, "mous.view_mou", mou)
+
+
 def render_request(notification: Any) -> notifications.Message | None:
     """Signature requested, reminders and the coordinator's nudge: only while the step is still pending."""
     req = (
@@ -1100,6 +1106,8 @@ def render_request(notification: Any) -> notifications.Message | None:
     if req is None or not req.is_pending or req.version.mou.signing_version_id != req.version_id:
         return None
     mou = req.version.mou
+    if not _still_reads(notification, mou):
+        return None
     reminder = notification.kind != SIGNATURE_REQUESTED
     verb = _("approve") if req.role == RecipientRole.APPROVER else _("sign")
     subject = (_("Reminder: please %(verb)s %(title)s") if reminder else _("Please %(verb)s %(title)s")) % {
@@ -1130,6 +1138,8 @@ def render_event(notification: Any) -> notifications.Message | None:
     if req is None:
         return None
     mou = req.version.mou
+    if not _still_reads(notification, mou):
+        return None
     signed = notification.kind == PARTY_SIGNED
     subject = (_("%(agency)s signed %(title)s") if signed else _("%(agency)s declined %(title)s")) % {
         "agency": req.party.membership.agency.name,
@@ -1153,6 +1163,8 @@ def render_expiry(notification: Any) -> notifications.Message | None:
     mou = Mou.objects.select_related("taskforce").filter(pk=notification.subject_id).first()
     if mou is None or mou.status != MouStatus.EXECUTED or mou.expires_on is None:
         return None
+    if not _still_reads(notification, mou):
+        return None
     days = (mou.expires_on - timezone.localdate()).days
     subject = _("%(title)s expires on %(date)s") % {"title": mou.title, "date": mou.expires_on.isoformat()}
     return _render(
@@ -1173,6 +1185,8 @@ def render_executed(notification: Any) -> notifications.Message | None:
     if version is None or version.mou.executed_version_id != version.pk:
         return None
     mou = version.mou
+    if not _still_reads(notification, mou):
+        return None
     body = render_to_string(
         "emails/mou_executed.txt",
         {"mou": mou, "version": version, "url": _url("mous:detail", mou.taskforce.slug, mou.pk)},
