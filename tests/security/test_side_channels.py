@@ -42,9 +42,11 @@ from members import comms
 from members import services as member_services
 from members.comms import ANNOUNCEMENT_EMAIL
 from members.models import Tier
+from mous.services import SIGNATURE_REQUESTED
 from taskforce import agenda, notifications, permissions
 from taskforce.models import Notification
 from tests.cast import Cast
+from tests.mous.matrix_entries import build_world as build_mou_world
 from tests.security.test_permission_matrix import PARAMETER, urlconf_names
 
 pytestmark = pytest.mark.usefixtures("plain_settings")
@@ -429,8 +431,9 @@ def test_who_loses_access_before_a_queued_email_goes_out_gets_nothing(
     """Emails are rows sent later (taskforce/notifications.py): the sweep must ask again who may read them.
 
     The agenda goes out to everyone invited, an announcement for all members is published, Larry owns an
-    action item with a report-back due; then the Sheriff's Office withdraws from Harbor before the sweep runs.
-    Larry must get nothing of Harbor: not the agenda, the announcement or the action item's reminders.
+    action item with a report-back due and is asked to sign the MOU; then the Sheriff's Office withdraws from
+    Harbor before the sweep runs. Larry must get nothing of Harbor: no agenda, announcement, reminder or
+    signature request.
     """
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     mail.outbox = []
@@ -469,8 +472,11 @@ def test_who_loses_access_before_a_queued_email_goes_out_gets_nothing(
             due_at=timezone.now(),
             context={"due": action.report_back_due.isoformat()},
         )
+        build_mou_world(cast)  # Larry signs the Harbor MOU for the Sheriff's Office: his request is queued
         queued = Notification.objects.filter(recipient=cast.liaison_a, sent_at__isnull=True)
-        assert {"meetings.agenda", ANNOUNCEMENT_EMAIL, actions.DUE_IN_1} <= set(queued.values_list("kind", flat=True))
+        assert {"meetings.agenda", ANNOUNCEMENT_EMAIL, actions.DUE_IN_1, SIGNATURE_REQUESTED} <= set(
+            queued.values_list("kind", flat=True)
+        )
         member_services.membership_withdraw(membership=cast.agency_a, actor=cast.coordinator, reason="Leaving")
     later = timezone.now() + timedelta(days=30)
     notifications.run_schedulers(later)
