@@ -192,8 +192,11 @@ def _plain_settings(settings):
     cache.clear()
 
 
-def page_targets(cast: Cast, monkeypatch, *, pdfs: bool | None = False) -> list[tuple[str, str]]:
-    """(url, role) for every HTML page of the matrix (with `pdfs`, every generated PDF; None: both)."""
+def page_targets(
+    cast: Cast, monkeypatch, *, pdfs: bool | None = False, only: set[str] | None = None
+) -> list[tuple[str, str]]:
+    """(url, role) for every HTML page of the matrix (with `pdfs`, every generated PDF; None: both; `only`
+    these URL names), with the objects of every row built."""
     # The cases rows each build the same case world; once is enough (a second case number would clash).
     from tests.cases import matrix_entries, world
 
@@ -207,9 +210,12 @@ def page_targets(cast: Cast, monkeypatch, *, pdfs: bool | None = False) -> list[
     monkeypatch.setattr(matrix_entries, "build_world", build_once)
     targets = []
     for name, row in MATRIX.items():
+        kwargs = row.build(cast)  # every row's objects, shown or not here: they appear on other pages
         if row.method != "GET" or name in FILE_DOWNLOADS or (pdfs is not None and (name in PDF_VIEWS) != pdfs):
             continue  # downloads are the uploaded bytes (tests/security/test_uploads.py)
-        url = reverse(name, kwargs=row.build(cast))
+        if only is not None and name not in only:
+            continue
+        url = reverse(name, kwargs=kwargs)
         allowed = [role for role in VIEWERS if row.expect[role] == 200]
         targets.extend((url, role) for role in allowed[:VIEWERS_PER_PAGE])
     return targets
