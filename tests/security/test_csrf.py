@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.core.cache import cache
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -47,19 +46,13 @@ GET_MAY_WRITE = frozenset(
 )
 
 
+# CSRF and GET safety do not depend on the second factor (its gate is tested in test_auth_mfa.py).
+pytestmark = pytest.mark.usefixtures("plain_settings")
+
+
 @pytest.fixture
 def cast(shared_cast) -> Cast:
     return shared_cast
-
-
-@pytest.fixture(autouse=True)
-def _plain_settings(settings):
-    # CSRF and GET safety do not depend on the second factor (its gate is tested in test_auth_mfa.py).
-    settings.REQUIRE_MFA = False
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "csrf"}}
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def is_allauths(name: str) -> bool:
