@@ -692,6 +692,10 @@ def render_access_requested(row: Any) -> notifications.Message | None:
     if access_request is None or access_request.status != AccessRequest.Status.PENDING:
         return None
     case = access_request.case
+    from cases.selectors import case_perms
+
+    if "manage_case_sharing" not in case_perms(row.recipient, case):
+        return None  # no longer manages the case's sharing: nothing about it
     body = _(
         "%(who)s asked for access to %(case)s in %(tf)s. Review the request on the case's sharing page:\n%(url)s"
     ) % {"who": access_request.requester.full_name, "case": case, "tf": case.taskforce.name, "url": _case_url(case)}
@@ -707,6 +711,10 @@ def render_access_decided(row: Any) -> notifications.Message | None:
     if access_request is None or access_request.status == AccessRequest.Status.PENDING:
         return None
     case = access_request.case
+    from cases.selectors import case_perms
+
+    if "view_case" not in case_perms(row.recipient, case):
+        return None  # the case no longer exists for them: not even the lead agency's reason
     if access_request.status == AccessRequest.Status.APPROVED:
         body = _("Your request for access to %(case)s was approved:\n%(url)s") % {"case": case, "url": _case_url(case)}
     else:

@@ -640,6 +640,8 @@ def render_goal_review(notification: Any) -> notifications.Message | None:
     goal = Goal.objects.select_related("taskforce").filter(pk=notification.subject_id).first()
     if goal is None or goal.status in (GoalStatus.ACHIEVED, GoalStatus.DROPPED):
         return None
+    if not permissions.has_perm(notification.recipient, "taskforce.view_taskforce", goal.taskforce):
+        return None  # left the task force since the review was scheduled
     url = settings.SITE_URL + reverse("members:plan", args=[goal.taskforce.slug])
     return notifications.Message(
         subject=_("Action plan goal due for its yearly review: %(title)s") % {"title": goal.title},
