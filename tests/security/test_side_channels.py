@@ -34,6 +34,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from cases import services as cases
+from cases.services import ACCESS_DECIDED
 from meetings import actions
 from meetings import services as meetings
 from meetings.models import Minutes
@@ -45,6 +46,7 @@ from members.models import Tier
 from mous.services import SIGNATURE_REQUESTED
 from taskforce import agenda, notifications, permissions
 from taskforce.models import Notification
+from tests.cases.world import make_case
 from tests.cast import Cast
 from tests.mous.matrix_entries import build_world as build_mou_world
 from tests.security.test_permission_matrix import PARAMETER, urlconf_names
@@ -431,9 +433,10 @@ def test_who_loses_access_before_a_queued_email_goes_out_gets_nothing(
     """Emails are rows sent later (taskforce/notifications.py): the sweep must ask again who may read them.
 
     The agenda goes out to everyone invited, an announcement for all members is published, Larry owns an
-    action item with a report-back due and is asked to sign the MOU; then the Sheriff's Office withdraws from
-    Harbor before the sweep runs. Larry must get nothing of Harbor: no agenda, announcement, reminder or
-    signature request.
+    action item with a report-back due, is asked to sign the MOU and is told why his request for a case was
+    declined, and co-coordinates with a goal due for review; then the Sheriff's Office withdraws from Harbor
+    before the sweep runs. Larry must get nothing of Harbor: no agenda, announcement, reminder, signature
+    request, case decision or goal review.
     """
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     mail.outbox = []
@@ -473,10 +476,29 @@ def test_who_loses_access_before_a_queued_email_goes_out_gets_nothing(
             context={"due": action.report_back_due.isoformat()},
         )
         build_mou_world(cast)  # Larry signs the Harbor MOU for the Sheriff's Office: his request is queued
-        queued = Notification.objects.filter(recipient=cast.liaison_a, sent_at__isnull=True)
-        assert {"meetings.agenda", ANNOUNCEMENT_EMAIL, actions.DUE_IN_1, SIGNATURE_REQUESTED} <= set(
-            queued.values_list("kind", flat=True)
+        # Larry, involved in the CAC's case at summary level, asks for more; the CAC declines, with its reason.
+        involved = make_case(cast, number="2026-045")
+        asked = cases.access_request_create(
+            case=involved, actor=cast.liaison_a, level="full", justification="Our investigation"
         )
+        cases.access_request_decide(access_request=asked, actor=cast.liaison_b, approve=False, reason="Zq45Reason")
+        # Larry co-coordinates too, and a goal of the action plan is due for its yearly review.
+        member_services.role_grant(taskforce=cast.taskforce, user=cast.liaison_a, role="coordinator", actor=cast.admin)
+        goal = member_services.goal_save(
+            taskforce=cast.taskforce,
+            actor=cast.coordinator,
+            title="Zq46Goal",
+            objective="Write the protocol",
+            target_on=timezone.localdate() + timedelta(days=200),
+            status="on_track",
+            progress=0,
+        )
+        notifications.schedule(
+            kind=member_services.GOAL_REVIEW_DUE, subject=goal, recipient=cast.liaison_a, due_at=timezone.now()
+        )
+        queued = Notification.objects.filter(recipient=cast.liaison_a, sent_at__isnull=True)
+        kinds = {"meetings.agenda", ANNOUNCEMENT_EMAIL, actions.DUE_IN_1, SIGNATURE_REQUESTED, ACCESS_DECIDED}
+        assert kinds | {member_services.GOAL_REVIEW_DUE} <= set(queued.values_list("kind", flat=True))
         member_services.membership_withdraw(membership=cast.agency_a, actor=cast.coordinator, reason="Leaving")
     later = timezone.now() + timedelta(days=30)
     notifications.run_schedulers(later)
