@@ -154,6 +154,10 @@ def measure(ctx: BenchContext) -> list[Result]:
                 results.append(_unavailable(page, role, f"HTTP {status}", url=url))
                 continue
             figures = measure_page(client, url, ctx.requests_per_page)
+            print(
+                f"    {page.name:<22} {role:<12} p95 {figures['p95_ms']:8.1f} ms  {figures['queries']:>3} queries",
+                flush=True,
+            )
             ratio = figures["p95_ms"] / floor["p95_ms"]
             detail = {
                 "page": page.name,

@@ -100,3 +100,30 @@ def test_every_key_page_stays_within_its_query_budget(results):
         if result["value"] > budget:
             over[(page, user)] = result["value"]
     assert not over, f"more queries than {pages.MAX_QUERIES} (or the recorded ceiling): {over}"
+
+
+# --- fixes the bench asked for, proven without timing ---------------------------------------------------
+
+
+def _usersession_queries(client, url: str, **extra) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, **extra).status_code == 200
+    return sum("usersessions_usersession" in q["sql"] for q in captured.captured_queries)
+
+
+@pytest.mark.django_db
+def test_the_session_list_is_written_once_a_minute_or_when_the_client_changes(shared_cast, client_for, settings):
+    from allauth.usersessions.models import UserSession
+
+    settings.REQUIRE_MFA = False
+    client = client_for(shared_cast.liaison_a)
+    url = "/me/"
+    assert _usersession_queries(client, url) > 0  # the first page after sign-in is recorded
+    assert _usersession_queries(client, url) == 0  # the next ones within the minute are not
+    assert _usersession_queries(client, url, REMOTE_ADDR="203.0.113.9") > 0  # a new address is, at once
+    assert UserSession.objects.get(user=shared_cast.liaison_a).ip == "203.0.113.9"
+    assert _usersession_queries(client, url, REMOTE_ADDR="203.0.113.9") == 0
+    assert _usersession_queries(client, url, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Other browser") > 0
