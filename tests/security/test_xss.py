@@ -182,6 +182,22 @@ def _hostile_audit_rows(cast: Cast) -> None:
     )
 
 
+def _more_records(cast: Cast) -> None:
+    """Records the matrix builds no page for, so their text reaches the crawl too: a discussion under each
+    MOU objection and a written update on each of agency B's action items."""
+    from meetings import actions
+    from meetings.models import ActionItem
+    from mous import services as mous
+    from mous.models import Objection
+
+    for objection in Objection.objects.all():
+        mous.objection_comment(objection=objection, actor=cast.coordinator, body="Discussed")
+    for action in ActionItem.objects.filter(owner_membership=cast.agency_b, status="open"):
+        actions.report_back_submit(
+            action=action, actor=cast.liaison_b, status="on_track", progress="Done half", blockers="Staffing"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _plain_settings(settings):
     # The second-factor gate has its own tests; here it would only redirect every page.
@@ -223,6 +239,7 @@ def page_targets(
 
 def test_no_payload_in_any_free_text_field_becomes_markup_on_any_page(cast, monkeypatch):
     targets = page_targets(cast, monkeypatch)
+    _more_records(cast)
     _hostile_audit_rows(cast)
     columns = free_text_columns()
 
@@ -282,6 +299,9 @@ def test_no_payload_in_any_free_text_field_becomes_markup_on_any_page(cast, monk
         "meetings.agendaitem.description",
         "meetings.actionitem.title",
         "meetings.minutes.summary",
+        "meetings.reportback.progress",
+        "meetings.reportback.blockers",
+        "mous.objectioncomment.body",
         "cases.case.summary",
         "cases.case.service_needs",
         "cases.casereview.discussion",
