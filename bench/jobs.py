@@ -34,7 +34,7 @@ from bench.context import BenchContext, Result
 SECTION = "jobs"
 SWEEP_TASK = "taskforce.tasks.send_due_notifications"
 TARGET_RATE = 1000.0  # notifications per second, both workers together
-COUNTS = {"T": 2_000}
+COUNTS = {"T": 1_000}
 FULL_COUNT = 100_000
 RECIPIENTS = 200
 BASE_DIR = Path(settings.BASE_DIR)

@@ -10,6 +10,7 @@ redirect to sign-in (which wrk would count as a success) fails the section inste
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -19,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +119,7 @@ class Gunicorn:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    def get(self, path: str, cookie: str) -> tuple[int, bytes]:
+    def get(self, path: str, cookie: str = "") -> tuple[int, bytes]:
         """One request as wrk sends it, without following redirects."""
 
         class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -134,7 +136,7 @@ class Gunicorn:
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
-    def wait_ready(self, path: str, cookie: str, timeout: float = 60) -> None:
+    def wait_ready(self, path: str = "/", cookie: str = "", timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -178,33 +180,49 @@ def wrk(port: int, path: str, cookie: str, seconds: int, script: Path) -> Run:
     return Run(path, rate, total, statuses, socket_errors, latency, out)
 
 
+@contextlib.contextmanager
+def serving(ctx: BenchContext) -> Iterator[Gunicorn]:
+    """gunicorn up and answering for the duration of the block, then stopped."""
+    server = Gunicorn(ctx, free_port())
+    try:
+        server.wait_ready("/", "")
+        yield server
+    finally:
+        server.stop()
+
+
+def status_script(ctx: BenchContext) -> Path:
+    script = ctx.workdir / "wrk-statuses.lua"
+    script.write_text(STATUS_SCRIPT)
+    return script
+
+
 def measure(ctx: BenchContext) -> list[Result]:
+    with serving(ctx) as server:
+        return measure_on(server, ctx)
+
+
+def measure_on(server: Gunicorn, ctx: BenchContext) -> list[Result]:
     seconds = DURATIONS.get(ctx.size, FULL_DURATION)
     pages = {
         "floor": reverse("taskforce:bench_floor", kwargs={"slug": ctx.taskforce_slug}),
         "my cases": reverse("cases:mine", kwargs={"slug": ctx.taskforce_slug}),
     }
     cookie = session_cookie(ctx.users["liaison"])
-    script = ctx.workdir / "wrk-statuses.lua"
-    script.write_text(STATUS_SCRIPT)
-    server = Gunicorn(ctx, free_port())
+    script = status_script(ctx)
     runs: dict[str, list[Run]] = {name: [] for name in pages}
-    try:
-        server.wait_ready(pages["floor"], cookie)
+    for name, path in pages.items():
+        status, _body = server.get(path, cookie)
+        if status != 200:
+            raise RuntimeError(f"{name} ({path}) answered {status} to the liaison's session, not 200")
+        wrk(server.port, path, cookie, 1, script)  # warm-up: both workers' first requests
+    for _ in range(ROUNDS):
         for name, path in pages.items():
-            status, body = server.get(path, cookie)
-            if status != 200:
-                raise RuntimeError(f"{name} ({path}) answered {status} to the liaison's session, not 200")
-            wrk(server.port, path, cookie, 1, script)  # warm-up: both workers' first requests
-        for _ in range(ROUNDS):
-            for name, path in pages.items():
-                runs[name].append(wrk(server.port, path, cookie, seconds, script))
-        for name, path in pages.items():  # the session survived the load: still signed in, still 200
-            status, _body = server.get(path, cookie)
-            if status != 200:
-                raise RuntimeError(f"after the load, {name} answered {status}")
-    finally:
-        server.stop()
+            runs[name].append(wrk(server.port, path, cookie, seconds, script))
+    for name, path in pages.items():  # the session survived the load: still signed in, still 200
+        status, _body = server.get(path, cookie)
+        if status != 200:
+            raise RuntimeError(f"after the load, {name} answered {status}")
 
     rate = {name: sum(r.requests_per_s for r in rs) / len(rs) for name, rs in runs.items()}
     ok = all(r.all_ok for rs in runs.values() for r in rs)
