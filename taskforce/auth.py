@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
@@ -147,6 +148,15 @@ def end_all_sessions(user: User) -> int:
         ended += user_session.exists()
         user_session.end()
     return ended
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def _end_sessions_of_a_deactivated_account(sender, instance, **kwargs) -> None:
+    # A deactivated account's sessions are refused while it is inactive, but they are still valid rows:
+    # reactivating it would bring every old cookie back to life. End them when the account is switched off,
+    # whoever does it (offboarding also calls end_all_sessions itself).
+    if not instance.is_active:
+        end_all_sessions(instance)
 
 
 def start_session_clock(request: HttpRequest) -> None:

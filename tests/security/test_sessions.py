@@ -250,3 +250,17 @@ def test_offboarding_through_the_page_ends_the_persons_sessions_on_every_device(
 
     assert not Session.objects.filter(session_key__in=keys).exists()
     assert all(signed_out(device) for device in devices)
+
+
+def test_sessions_of_a_deactivated_account_do_not_come_back_when_it_is_reactivated(alice):
+    laptop = Client()
+    sign_in(laptop)
+    session_key = laptop.session.session_key
+
+    alice.is_active = False
+    alice.save()  # however the account is switched off (a script, a future admin page), not only offboarding
+    alice.is_active = True
+    alice.save()
+
+    assert signed_out(laptop)
+    assert not Session.objects.filter(session_key=session_key).exists()
