@@ -7,6 +7,7 @@ mail server would receive, parsed back with the standard library.
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 from email import policy
 from email.parser import BytesParser
@@ -204,3 +205,27 @@ def test_no_case_text_reaches_any_email(cast: Cast):
             leaks.append(f"{message.extra_headers.get('X-Taskforce-Kind')}: {message.subject}")
     assert leaks == []
     print(len(mail.outbox), "emails of kinds", sorted(kinds))
+
+
+def test_a_calendar_file_keeps_user_text_inside_its_properties(cast: Cast, client_for):
+    """The same line-break trick against the .ics download: a title cannot start a property of its own."""
+    from django.urls import reverse
+
+    meeting = meetings.meeting_create(
+        taskforce=cast.taskforce,
+        actor=cast.facilitator,
+        title="Monthly\r\nATTENDEE:mailto:bcc@evil.example\nX-Injected: yes",
+        day=timezone.localdate() + timedelta(days=7),
+        start_time=time(10),
+        end_time=time(11),
+        time_zone="America/New_York",
+        facilitator=cast.facilitator,
+    )
+    Meeting = type(meeting)
+    Meeting.objects.filter(pk=meeting.pk).update(location="Room 1\rORGANIZER:mailto:x@evil.example")
+    response = client_for(cast.coordinator).get(reverse("meetings:ics", args=[cast.taskforce.slug, meeting.pk]))
+    assert response.status_code == 200
+    unfolded = response.content.decode().replace("\r\n ", "").replace("\r\n\t", "")
+    lines = re.split(r"\r\n|\r|\n", unfolded)  # a calendar client may take a bare CR or LF as a line end
+    assert not [line for line in lines if line.upper().startswith(("ATTENDEE", "X-INJECTED", "ORGANIZER:MAILTO:X@"))]
+    assert any(line.startswith("SUMMARY:Monthly") for line in lines)
