@@ -25,6 +25,7 @@ from django.test import Client
 from django.urls import reverse
 
 from members.models import User
+from taskforce.models import AuditEvent
 from tests.security.test_auth_mfa import current_code
 
 PASSWORD = "correct-horse-battery-staple"
@@ -237,3 +238,17 @@ def test_a_code_sent_by_email_does_not_count_as_reauthentication(ada, clock, mai
     assert sent_to_reauthenticate(response), response.status_code
     assert Authenticator.Type.TOTP in authenticator_types(ada)
     assert not sent
+
+
+def test_password_guesses_at_reauthentication_count_toward_the_lockout(ada, clock):
+    """Whoever holds an open session must not get unlimited guesses at the password there."""
+    client = signed_in_a_while_ago(ada, clock)
+    for attempt in range(5):
+        client.post(reverse("account_reauthenticate"), {"password": f"guess-{attempt}"})
+
+    right = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    elsewhere = Client().post(reverse("account_login"), {"login": ada.email, "password": PASSWORD})
+
+    assert right.status_code == 200 and "Too many failed attempts" in right.content.decode()
+    assert "Too many failed attempts" in elsewhere.content.decode()
+    assert AuditEvent.objects.filter(action="auth.login_failed", actor_label=ada.email).count() == 5
