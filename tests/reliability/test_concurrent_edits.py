@@ -5,7 +5,8 @@ save is refused with the first person's text shown next to the second's, nothing
 from the conflict page (now current) goes through. MOU clause, charter, meeting minutes, agenda item.
 
 Signatures and approvals (real threads, each with its own PostgreSQL connection, released together by a
-barrier): exactly one takes effect. MOU signature, MOU approval step, minutes approval, case access request.
+barrier): exactly one takes effect. MOU signature (and a signature racing a new version), MOU approval step,
+objection resolution, minutes approval, case access-request decision.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from cases.models import AccessRequest, CaseGrant
 from meetings import services as meeting_services
 from meetings.models import AgendaItem, Minutes, MinutesStatus
 from mous import services
-from mous.models import RecipientRole, RequestStatus, SignatureRequest
+from mous.models import ObjectionStatus, RecipientRole, RequestStatus, SignatureRequest
 from taskforce import audit
 from taskforce.models import AuditEvent, TaskForce
 from tests.cases.world import build_world
@@ -260,6 +261,31 @@ def test_two_simultaneous_approvals_of_one_mou_step_take_effect_once(cast, signi
     assert race(approve, approve, refusals=(services.MouError,)) == ["done", "refused"]
     assert count(SignatureRequest, pk=req.pk, status=RequestStatus.APPROVED) == 1
     assert count(AuditEvent, action="mou.approved", actor=cast.liaison_a) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("slow_audit")
+def test_an_objection_accepted_and_withdrawn_at_once_is_resolved_once(cast, circulated):  # noqa: F811
+    objection = services.objection_raise(
+        mou=circulated,
+        version=circulated.latest_version,
+        clause_number=3,
+        actor=cast.liaison_a,
+        reason="We cannot respond within 24 hours in rural areas.",
+        proposed_wording="Responds within 48 hours.",
+    )
+
+    def accept() -> None:
+        services.objection_accept(objection=objection, actor=cast.coordinator)
+
+    def withdraw() -> None:
+        services.objection_withdraw(objection=objection, actor=cast.liaison_a)
+
+    assert race(accept, withdraw, refusals=(services.MouError,)) == ["done", "refused"]
+    objection.refresh_from_db()
+    assert objection.status in (ObjectionStatus.ACCEPTED, ObjectionStatus.WITHDRAWN)
+    assert count(AuditEvent, action__in=["mou.objection_accepted", "mou.objection_withdrawn"]) == 1
 
 
 @pytest.mark.postgres
