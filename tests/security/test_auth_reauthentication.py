@@ -252,3 +252,17 @@ def test_password_guesses_at_reauthentication_count_toward_the_lockout(ada, cloc
     assert right.status_code == 200 and "Too many failed attempts" in right.content.decode()
     assert "Too many failed attempts" in elsewhere.content.decode()
     assert AuditEvent.objects.filter(action="auth.login_failed", actor_label=ada.email).count() == 5
+
+
+def test_code_guesses_at_reauthentication_are_throttled_with_those_at_sign_in(ada, clock):
+    secret = with_totp(ada)
+    client = signed_in_a_while_ago(ada, clock, secret=secret)
+    wrong = f"{(int(current_code(secret)) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        assert "Incorrect code" in client.post(reverse("mfa_reauthenticate"), {"code": wrong}).content.decode()
+
+    clock.shift(timedelta(seconds=mfa_settings.TOTP_PERIOD))  # a fresh, right code
+    response = client.post(reverse("mfa_reauthenticate"), {"code": current_code(secret)})
+
+    assert "Too many failed attempts" in response.content.decode()
+    assert AuditEvent.objects.filter(action="auth.mfa_failed", actor=ada, detail__reauthentication=True).count() == 5
