@@ -95,8 +95,8 @@ def test_user_text_never_adds_an_email_header(cast: Cast, monkeypatch, django_ca
         members.invitation_create(
             membership=cast.agency_a,
             actor=cast.liaison_a,
-            email="dee@sheriff.example.org",
-            full_name="Dee",
+            email="eve@sheriff.example.org",
+            full_name="Eve",
             role="member",
         )
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
 import io
 import logging
 import os
 import re
+import struct
 import threading
 import time
 import unicodedata
+import zlib
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -312,11 +316,35 @@ def test_a_hostile_document_ends_in_a_clear_error_at_once(kind, pdf_templates):
 
 
 def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+    """No rendering child of this process is alive or left unreaped (a zombie). Other children (the
+    Playwright driver, in a full run) have their own command lines; a forked child shares ours."""
+    ours = Path("/proc/self/cmdline").read_bytes()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != os.getpid():
+                continue
+            if fields[0] == "Z" or (stat.parent / "cmdline").read_bytes() == ours:
+                return False
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return True
+
+
+def _png(width: int, height: int) -> bytes:
+    """A black RGB PNG: a few hundred KB on disk, width x height x 3 bytes once decoded."""
+    row = b"\x00" + b"\x00" * (width * 3)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_a_layout_past_the_deadline_is_killed_and_reported(pdf_templates, settings):
@@ -338,14 +366,19 @@ def test_a_layout_past_the_deadline_is_killed_and_reported(pdf_templates, settin
 
 
 def test_a_layout_past_the_memory_ceiling_is_stopped_and_reported(pdf_templates, settings):
+    """An image of 6000 x 6000 pixels needs 108 MB decoded, in one allocation: past a 64 MB ceiling whatever
+    the worker has lying free, so the child stops with MemoryError and the caller gets the clear error."""
     from taskforce.pdf import DocumentTooLarge
 
-    settings.PDF_RENDER_MEMORY_MB = 1
+    settings.PDF_RENDER_MEMORY_MB = 64
     template = pdf_templates(
         "big.html", '{% extends "pdf/base.html" %}{% block content %}{{ body|safe }}{% endblock %}'
     )
+    image = "data:image/png;base64," + base64.b64encode(_png(6000, 6000)).decode()
+    started = time.monotonic()
     with pytest.raises(DocumentTooLarge):
-        render_pdf(template, {"title": "Big", "body": "<p>word </p>" * 2000})
+        render_pdf(template, {"title": "Big", "body": f'<img src="{image}" style="width: 10cm">'})
+    assert time.monotonic() - started < 10
     assert _no_children_left()
     settings.PDF_RENDER_MEMORY_MB = 1024
     assert render_pdf(template, {"title": "Fine", "body": "<p>Small</p>"}).startswith(b"%PDF-")
