@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import io
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
@@ -76,6 +77,13 @@ class Form:
     fields: dict[str, list[str]] = field(default_factory=dict)
     files: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
+    choices: dict[str, list[str]] = field(default_factory=dict)  # radio and checkbox values, by name
+
+    def pick_choices(self) -> None:
+        """A person answers every radio question and ticks one box of each list of boxes (parties, agencies)."""
+        for name, values in self.choices.items():
+            if name not in self.fields and len(values) > 1:
+                self.fields[name] = values[:1]
 
 
 class FormReader(HTMLParser):
@@ -124,13 +132,22 @@ class FormReader(HTMLParser):
                 form.files.add(name)
             return
         if kind in ("checkbox", "radio"):
+            form.choices.setdefault(name, []).append(value or "on")
             if "checked" in a or (required and name not in form.fields):
                 form.fields.setdefault(name, []).append(value or "on")
             return
         if not value and required:
-            value = self.FILLERS.get(kind, (timezone.localdate().isoformat() if kind == "date" else "Probe"))
+            value = self.FILLERS.get(kind, self._date(name) if kind == "date" else "Probe")
+            if kind == "time" and "end" in name:
+                value = "11:00"
         if value or kind == "hidden":
             form.fields.setdefault(name, []).append(value)
+
+    @staticmethod
+    def _date(name: str) -> str:
+        """Days that happened (a release signed, a review held) lie behind; everything else ahead."""
+        past = any(word in name for word in ("signed", "held", "on_date", "attended"))
+        return (timezone.localdate() + timedelta(days=-1 if past else 30)).isoformat()
 
     def handle_data(self, data: str) -> None:
         if self._textarea is not None:
@@ -138,11 +155,13 @@ class FormReader(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
+            if self._form is not None:
+                self._form.pick_choices()
             self._form = None
         elif tag == "select" and self._select is not None and self._form is not None:
             name, required, multiple = self._select
-            chosen = [value for value, selected in self._options if selected]
-            if not chosen and required:
+            chosen = [value for value, selected in self._options if selected and value]
+            if not chosen:  # a person picks something; many selects are required without saying so in HTML
                 chosen = [value for value, _selected in self._options if value][:1]
             if chosen:
                 self._form.fields[name] = chosen if multiple else chosen[:1]
@@ -309,7 +328,8 @@ def test_enough_forms_were_accepted_for_the_check_to_mean_something():
     not_taken = sorted(set(POSTED) - set(ACCEPTED))
     print(f"mass assignment: {len(set(ACCEPTED))} of {len(set(POSTED))} submissions taken; not taken: {not_taken}")
     assert len(FORM_ROWS) > 50
-    assert len(set(ACCEPTED)) > 35, not_taken
+    # Not taken, on purpose: state (nothing to circulate, nothing executed to renew), a PDF or hash to verify.
+    assert len(set(ACCEPTED)) > 50, not_taken
 
 
 # --- model-level permissions --------------------------------------------------------------------------
