@@ -18,7 +18,6 @@ cases/health.py) — no review is held for the three extra cases, so those pages
 from __future__ import annotations
 
 import functools
-import inspect
 import io
 import re
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import resolve, reverse
+from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -49,7 +48,7 @@ from taskforce.models import Notification
 from tests.cases.world import make_case
 from tests.cast import Cast
 from tests.mous.matrix_entries import build_world as build_mou_world
-from tests.security.test_permission_matrix import PARAMETER, urlconf_names
+from tests.security.test_permission_matrix import PARAMETER, answers_htmx, urlconf_names
 
 pytestmark = pytest.mark.usefixtures("plain_settings")
 
@@ -273,12 +272,6 @@ def urls_for(cast: Cast, secrets: Secrets, reader) -> Iterator[str]:
         yield reverse("members:membership_detail", kwargs={"slug": cast.taskforce.slug, "pk": membership.pk})
     for person in (cast.liaison_a, cast.liaison_b, cast.member_b):
         yield reverse("members:person_detail", kwargs={"slug": cast.taskforce.slug, "pk": person.pk})
-
-
-def answers_htmx(url: str) -> bool:
-    """Whether the view behind `url` answers htmx requests differently (it reads `request.htmx`)."""
-    view = resolve(url).func
-    return "request.htmx" in inspect.getsource(inspect.unwrap(view))
 
 
 # Rendering a PDF is slow, so PDFs are read by three readers who between them are denied every marker with
