@@ -234,7 +234,8 @@ def race(ctx: BenchContext, count: int, *, timeout: float | None = None) -> Race
     queue = f"bench-jobs-{tag}"
     workdir = ctx.workdir / f"jobs-{tag}"
     workdir.mkdir(parents=True, exist_ok=True)
-    timeout = timeout if timeout is not None else max(120.0, count / 50)
+    # Five times what the target rate needs: a slower machine reports its rate so far (timed_out).
+    timeout = timeout if timeout is not None else max(120.0, 5 * count / TARGET_RATE)
     client = redis.Redis.from_url(ctx.redis_url)
     producer = Celery("bench-jobs-producer", broker=ctx.redis_url, set_as_current=False)
     producer.conf.update(task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=False)
