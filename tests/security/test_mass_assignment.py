@@ -17,7 +17,6 @@ permission of our apps through a group: the refusal stands (tests/members/test_a
 
 from __future__ import annotations
 
-import inspect
 import io
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,13 +29,13 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, models
 from django.test import Client
-from django.urls import resolve, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from members.models import Agency, Membership, TaskForceRole, User
 from taskforce.models import TaskForce
 from tests.cast import Cast
-from tests.security.test_permission_matrix import MATRIX, _status, rows_by_builder
+from tests.security.test_permission_matrix import MATRIX, _status, rows_by_builder, view_reads
 
 pytestmark = pytest.mark.usefixtures("plain_settings")
 
@@ -47,8 +46,7 @@ APPS = ("taskforce", "members", "mous", "meetings", "cases")
 
 
 def reads_post(name: str) -> bool:
-    view = resolve(reverse(name, kwargs=_any_kwargs(name))).func
-    return "request.POST" in inspect.getsource(inspect.unwrap(view))
+    return view_reads(reverse(name, kwargs=_any_kwargs(name)), "request.POST")
 
 
 def _any_kwargs(name: str) -> dict[str, Any]:

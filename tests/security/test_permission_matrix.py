@@ -301,9 +301,9 @@ PARAMETER_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def answers_htmx(url: str) -> bool:
-    """Whether the view behind `url` answers htmx differently: it, or a helper of its module it calls (two
-    levels down), reads `request.htmx`. Those are the partials; the rest answer htmx as any request."""
+def view_reads(url: str, needle: str) -> bool:
+    """Whether the view behind `url`, or a helper of its module it calls (two levels down), has `needle` in
+    its source: "request.htmx" for the partials, "request.POST" for the form handlers."""
     seen: set[Any] = set()
 
     def reads(func: Any, depth: int) -> bool:
@@ -311,7 +311,7 @@ def answers_htmx(url: str) -> bool:
         if func in seen or depth > 2 or not inspect.isfunction(func):
             return False
         seen.add(func)
-        if "request.htmx" in inspect.getsource(func):
+        if needle in inspect.getsource(func):
             return True
         module = func.__globals__
         helpers = (module.get(name) for name in func.__code__.co_names)
@@ -321,6 +321,11 @@ def answers_htmx(url: str) -> bool:
         )
 
     return reads(resolve(url).func, 0)
+
+
+def answers_htmx(url: str) -> bool:
+    """The partials: views that answer htmx differently. The rest answer htmx as any request."""
+    return view_reads(url, "request.htmx")
 
 
 def test_the_partials_are_found():
