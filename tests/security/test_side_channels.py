@@ -3,16 +3,20 @@
 How: plant secrets whose every field holds a unique marker word — a case of the Sheriff's Office (agency A)
 shared with nobody, reviewed at a Harbor meeting; a restricted agenda item Larry may see, with notes, an
 action item and a restricted minutes summary; an announcement and a library document for the CAC (agency B)
-only — then, as every cast member, request every page the URLconf offers without an object id (under every
-task force's slug), every page of the meeting, the calendar feeds, the partials htmx asks for, and read
-every email the scenario sent. `leaks` scans each answer (HTML, CSV, iCalendar, PDF text) for the markers
-the reader must not see. A page added later is crawled without anyone listing it.
+only — then, as every cast member, request every page the URLconf offers without an object id (under the
+slugs of the task forces they belong to), every page of the meeting, their calendar feed, the partials of
+the views that answer htmx, and read every email the scenario sent. `leaks` scans each answer (HTML, CSV,
+iCalendar, PDF text) for the markers the reader must not see. A page added later is crawled without anyone
+listing it. There is no search, autocomplete or in-app notification list in the app to crawl; emails are the
+notifications. PDFs are slow to render, so three readers read them (PDF_READERS).
 
 Counts: a case nobody else may see must not move any number anyone else sees. Each reader's pages are
 crawled before and after three more such cases are opened, and must come back identical. Exempt by design:
-the site admin's audit log (it names "Case <number>" — the number, never the content: cases/models.py), and
-the task force health page and report, which count case reviews held (counts only, no case named:
-cases/health.py) — no review is held for the three extra cases, so those pages stand still too.
+the site admin's audit log (it names "Case <number>" — the number, never the content: cases/models.py).
+The task force health page and report count case reviews held (counts only, no case named: cases/health.py);
+no review is held for the three extra cases, so those pages must stand still too.
+
+Emails are rows sent later: whoever loses access before the sweep sends one gets nothing (the last test).
 """
 
 from __future__ import annotations
