@@ -9,6 +9,7 @@ their own bytes and reach nothing.
 
 from __future__ import annotations
 
+import gc
 import logging
 import mimetypes
 import os
@@ -174,6 +175,9 @@ def _render_in_child(html: str, base_url: str, prefixes: list[str]) -> tuple[byt
         pid = os.fork()
     if pid == 0:  # the child: never returns, never runs the parent's exit handlers (DB connections!)
         code = 1
+        # A collection would touch every object the worker holds, copying its pages (copy-on-write) for
+        # nothing: the child lives for one document and the memory ceiling bounds what it keeps.
+        gc.disable()
         try:
             os.close(read_end)
             _limit_memory(memory)
