@@ -16,6 +16,7 @@ import os
 import secrets
 import sys
 import time
+import traceback
 from pathlib import Path
 
 # A fixed key for the bench databases only (they hold generated data): a re-used database must decrypt.
@@ -130,9 +131,12 @@ def build_context(args: argparse.Namespace) -> object:
 
 
 def _measure(args: argparse.Namespace) -> dict:
+    from bench.context import Result
+
     _collectstatic(Path(args.workdir))
     ctx = build_context(args)
     out: dict = {"context": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(ctx).items()}}
+    out["counts"] = _counts()  # what the pages are measured against, before any section adds rows
     results = []
     sections = {}
     for name in args.sections.split(","):
@@ -145,12 +149,20 @@ def _measure(args: argparse.Namespace) -> dict:
             continue
         started = time.perf_counter()
         print(f"  section {name} ...", flush=True)
-        section_results = module.measure(ctx)
+        try:
+            section_results = module.measure(ctx)
+        except Exception as exc:  # one broken section must not lose the others' figures: it fails instead
+            traceback.print_exc()
+            section_results = [
+                Result(name, f"{name} section crashed: {type(exc).__name__}: {exc}"[:200], 0, "", "runs", False)
+            ]
         sections[name] = round(time.perf_counter() - started, 1)
         results.extend(dataclasses.asdict(result) for result in section_results)
+        # Written after every section, so the figures so far survive a later section that hangs.
+        out |= {"results": results, "section_seconds": sections}
+        Path(args.out).write_text(json.dumps(out, indent=1, default=str))
     out["results"] = results
     out["section_seconds"] = sections
-    out["counts"] = _counts()
     return out
 
 

@@ -52,14 +52,15 @@ class Size:
 
 SIZES: dict[str, Size] = {
     # The smoke test's two list lengths (tests/test_bench.py): same shape, ten times the liaison's list.
-    "T": Size(1, 30, 80, 150, 150, 3, 300, 12, 240, 2, 8, 300),
-    "U": Size(1, 30, 80, 600, 600, 30, 1_200, 12, 240, 2, 8, 300),
+    "T": Size(1, 30, 80, 150, 150, 6, 300, 12, 240, 2, 8, 300),
+    "U": Size(1, 30, 80, 600, 600, 60, 1_200, 12, 240, 2, 8, 300),
     # The sizes: S one task force, L a statewide deployment.
     "S": Size(1, 40, 300, 1_000, 1_000, 10, 5_000, 50, 1_000, 3, 13, 2_500),
     "L": Size(60, 2_000, 20_000, 200_000, 20_000, 2_000, 1_000_000, 5_000, 100_000, 3_000, 13, 500_000),
 }
 
 SEED_VERSION = "1"  # bump when the seeder's output changes, so --reuse re-seeds
+BULK_MEETING_TITLE = "Bench meeting"
 
 
 # --- COPY -----------------------------------------------------------------------------------------
@@ -416,8 +417,10 @@ class Volume:
                 cases.append(
                     (
                         case_id, tf.pk, lead[0], f"B-{case_id}", f"{chr(65 + case_id % 26)}.{chr(65 + case_id // 26 % 26)}.",
-                        rng.choice(age_bands), f"County {case_id % 40}", rng.choice(sources), rng.choice(kinds),
-                        rng.choice(statuses), confidentiality, json.dumps(rng.sample(["runaway", "online", "gang"], k=rng.randint(0, 2))),
+                        rng.choice(age_bands), f"County {case_id % 40}", rng.choice(sources),
+                        # At least a sixth match the measured filters (open, sex): lists are never empty.
+                        "sex" if case_id % 2 == 0 else rng.choice(kinds),
+                        "open" if case_id % 3 == 0 else rng.choice(statuses), confidentiality, json.dumps(rng.sample(["runaway", "online", "gang"], k=rng.randint(0, 2))),
                         summaries[case_id % 8], needs[case_id % 8], 1, None, created,
                         created + timedelta(days=rng.randint(0, 60)),
                     )
@@ -500,7 +503,7 @@ class Volume:
             past = starts < self.now
             meetings.append(
                 (
-                    meeting_id, tf.pk, f"Bench meeting {meeting_id}", starts, starts + timedelta(hours=2),
+                    meeting_id, tf.pk, f"{BULK_MEETING_TITLE} {meeting_id}", starts, starts + timedelta(hours=2),
                     tf.time_zone, "Room 1", "scheduled", "", 14, 3, 1 if past else 0,
                     starts - timedelta(days=7) if past else None, starts if past else None,
                     starts + timedelta(hours=2) if past else None, 0, self.now,
@@ -620,6 +623,7 @@ def measured_meeting():
     return (
         Meeting.objects.filter(taskforce__slug=MEASURED_SLUG, started_at__isnull=True, status=MeetingStatus.SCHEDULED)
         .filter(starts_at__gte=timezone.now())
+        .exclude(title__startswith=BULK_MEETING_TITLE)  # the demo's meeting at every size, not the volume's
         .order_by("starts_at")
         .first()
     )

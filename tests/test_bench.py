@@ -23,7 +23,15 @@ KEY_PAGES = {page.name for page in pages.PAGES}
 
 # Pages still above the 12-query target (bench/pages.py MAX_QUERIES), with their counts at the last fix:
 # a ceiling that fails the test if they grow, until they are brought under the target. See the README.
-QUERY_CEILINGS: dict[str, int] = {}
+QUERY_CEILINGS: dict[str, int] = {
+    "dashboard": 30,
+    "case detail": 15,
+    "meeting agenda": 28,
+    "live meeting": 22,
+    "minutes": 22,
+    "MOU status matrix": 17,
+    "health dashboard": 78,
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +45,7 @@ def results(tmp_path_factory) -> dict:
         "BENCH_REDIS_URL": os.environ.get("REDIS_URL", ""),
     }
     command = [
-        sys.executable, "-m", "bench", "--sizes", "T,U", "--requests", "2", "--sections", "pages",
+        sys.executable, "-m", "bench", "--sizes", "T,U", "--requests", "1", "--sections", "pages",
         "--db-prefix", "taskforce_bench_test", "--workdir", str(workdir), "--out", str(out), "--reuse",
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -64,7 +72,7 @@ def test_it_measures_every_key_page_for_the_people_who_can_use_it(results):
         assert {user for _, user in measured} == {"liaison", "coordinator", "admin"}
         for (page, user), result in measured.items():
             detail = result["detail"]
-            assert detail["requests"] == 2 and detail["p95_ms"] > 0 and detail["floor_p95_ms"] > 0, (page, user)
+            assert detail["requests"] == 1 and detail["p95_ms"] > 0 and detail["floor_p95_ms"] > 0, (page, user)
         floors = [r for r in results["results"] if r["size"] == size and r["name"].startswith("floor (")]
         assert len(floors) == 3
         # Admins see no case content without a grant (NO_SUPERUSER_BYPASS): their case detail is a 404.
