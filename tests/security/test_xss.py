@@ -36,7 +36,7 @@ from tests.security.payloads import (
     pdf_problems,
     scan_html,
 )
-from tests.security.test_permission_matrix import MATRIX
+from tests.security.test_permission_matrix import MATRIX, _normalise
 
 OUR_APPS = ("taskforce", "members", "mous", "meetings", "cases")
 # Columns that hold machine values, not text people type: hashes, tokens, storage names, MIME types,
@@ -150,8 +150,10 @@ class Page:
     csp: str
 
 
-def crawl(cast: Cast, targets: list[tuple[str, str]]) -> dict[tuple[str, str], Page]:
-    clients = {role: Client() for role in VIEWERS}
+def crawl(cast: Cast, targets: list[tuple[str, str]], *, htmx: bool = False) -> dict[tuple[str, str], Page]:
+    """GET every target; with `htmx`, as htmx asks (HX-Request), which makes many views answer a partial."""
+    headers = {"HX-Request": "true"} if htmx else {}
+    clients = {role: Client(headers=headers) for role in VIEWERS}
     for role, client in clients.items():
         client.force_login(getattr(cast, role))
     pages = {}
@@ -246,6 +248,13 @@ def test_no_payload_in_any_free_text_field_becomes_markup_on_any_page(cast, monk
     flood(columns, lambda column, pk, n: value(column, pk, BENIGN))
     benign = crawl(cast, targets)
     assert not [p for p in benign.values() if p.status >= 500], "a page fails with benign text"
+    # The htmx partials: only the pages that answer HX-Request with something other than the full page.
+    benign_htmx = {
+        key: page
+        for key, page in crawl(cast, targets, htmx=True).items()
+        if page.status == 200 and _normalise(page.body) != _normalise(benign[key].body) and page.scan is not None
+    }
+    partials = [key for key in targets if key in benign_htmx]
 
     problems: list[str] = []
     shown: set[str] = set()
@@ -253,15 +262,19 @@ def test_no_payload_in_any_free_text_field_becomes_markup_on_any_page(cast, monk
     for round_number in range(ROUNDS):
         # Rows of one kind take turns through the chunks, so a list page shows many of them at once.
         flood(columns, lambda c, pk, n, r=round_number: value(c, pk, chunks[c.label][(n + r) % len(chunks[c.label])]))
-        for key, page in crawl(cast, targets).items():
-            where = f"round {round_number} {page.url} as {page.role}"
-            if page.status >= 500 or page.status != benign[key].status:
-                problems.append(f"{where}: status {page.status} (benign {benign[key].status})")
+        crawled = [(False, crawl(cast, targets))]
+        if round_number == 0:
+            crawled.append((True, crawl(cast, partials, htmx=True)))
+        for htmx, key, page in [(htmx, key, page) for htmx, pages in crawled for key, page in pages.items()]:
+            where = f"round {round_number} {page.url} as {page.role}{' (htmx partial)' if htmx else ''}"
+            compare = benign_htmx[key] if htmx else benign[key]
+            if page.status >= 500 or page.status != compare.status:
+                problems.append(f"{where}: status {page.status} (benign {compare.status})")
                 continue
             if page.scan is not None:
                 problems.extend(f"{where}: {problem}" for problem in page.scan.problems)
                 problems.extend(f"{where}: CSP {problem}" for problem in csp_problems(page.csp, page.scan.nonces))
-                extra = extra_htmx(page.scan, benign[key].scan)
+                extra = extra_htmx(page.scan, compare.scan)
                 if extra:
                     problems.append(f"{where}: hx attributes not in the template: {dict(extra)}")
                 text = "".join(page.scan.text)
@@ -308,7 +321,9 @@ def test_no_payload_in_any_free_text_field_becomes_markup_on_any_page(cast, monk
         "cases.followup.task",
     }
     assert must_show <= shown_labels, f"never shown: {sorted(must_show - shown_labels)}"
-    print(f"{len(targets)} page views x {ROUNDS + 1} rounds; {len(shown_labels)}/{len(columns)} fields seen")
+    assert len(partials) >= 5, "the htmx partials were not reached"
+    print(f"{len(targets)} page views x {ROUNDS + 1} rounds, {len(partials)} htmx partials;", end=" ")
+    print(f"{len(shown_labels)}/{len(columns)} fields seen")
     print("never shown:", sorted(set(labels.values()) - shown_labels))
 
 
