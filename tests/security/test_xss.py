@@ -186,11 +186,19 @@ def _hostile_audit_rows(cast: Cast) -> None:
 
 def _more_records(cast: Cast) -> None:
     """Records the matrix builds no page for, so their text reaches the crawl too: a discussion under each
-    MOU objection and a written update on each of agency B's action items."""
+    MOU objection, a written update on each of agency B's action items, a comment on each set of minutes
+    (circulated for it) and a library folder."""
     from meetings import actions
-    from meetings.models import ActionItem
+    from meetings import services as meetings
+    from meetings.models import ActionItem, Minutes
+    from members import comms
     from mous import services as mous
     from mous.models import Objection
+
+    comms.folder_save(taskforce=cast.taskforce, actor=cast.coordinator, name="Protocols", description="Signed")
+    for minutes in Minutes.objects.all():
+        meetings.minutes_circulate(minutes=minutes, actor=cast.facilitator)
+        meetings.minutes_comment(minutes=minutes, actor=cast.liaison_b, body="Typo in item 2")
 
     for objection in Objection.objects.all():
         mous.objection_comment(objection=objection, actor=cast.coordinator, body="Discussed")
@@ -315,6 +323,8 @@ def test_no_payload_in_any_free_text_field_becomes_markup_on_any_page(cast, monk
         "meetings.reportback.progress",
         "meetings.reportback.blockers",
         "mous.objectioncomment.body",
+        "meetings.minutescomment.body",
+        "members.libraryfolder.name",
         "cases.case.summary",
         "cases.case.service_needs",
         "cases.casereview.discussion",
