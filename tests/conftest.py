@@ -13,7 +13,7 @@ FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
-    # Argon2 is the production hasher (tested in test_settings); tests need thousands of hashes.
+    # Argon2 is the production hasher (tested in tests/security/test_deployment.py); tests need thousands of hashes.
     settings.PASSWORD_HASHERS = FAST_HASHERS
 
 

@@ -1,6 +1,6 @@
 """XSS: every payload of the corpus in every free-text field, every page that shows them, parsed and checked.
 
-How: the permission matrix (tests/test_permission_matrix.py) already knows every URL of the app, how to
+How: the permission matrix (tests/security/test_permission_matrix.py) already knows every URL of the app, how to
 build the objects behind it and who may open it. We build all of them, then overwrite every free-text
 column of every row in our apps with a payload (straight in the database: forms may trim or refuse
 things, but the page must be safe whatever is stored), and open every page as up to two people allowed
