@@ -64,11 +64,11 @@ def _cycles_due(taskforce: TaskForce, first: date, last: date) -> list[ReportBac
 
 def on_time_measure(taskforce: TaskForce, today: date) -> health.Measure:
     windows = health.months_back(today, 6)
+    cycles = [c for c in _cycles_due(taskforce, windows[0][1], today) if c.due_on <= today]  # one query
     trend = []
     for label, first, last in windows:
-        cycles = [c for c in _cycles_due(taskforce, first, min(last, today)) if c.due_on <= today]
-        trend.append((label, health.percent(sum(c.on_time for c in cycles), len(cycles))))
-    cycles = [c for c in _cycles_due(taskforce, windows[0][1], today) if c.due_on <= today]
+        month = [c for c in cycles if first <= c.due_on <= min(last, today)]
+        trend.append((label, health.percent(sum(c.on_time for c in month), len(month))))
     on_time = sum(c.on_time for c in cycles)
     pct = health.percent(on_time, len(cycles))
     return health.Measure(

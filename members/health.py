@@ -56,6 +56,11 @@ def members_on(taskforce: TaskForce, day: date):
     )
 
 
+def _member_on(joined_on: date, withdrawn_on: date | None, day: date) -> bool:
+    """members_on()'s test for one membership's dates, for trends read in one query."""
+    return joined_on <= day and (withdrawn_on is None or withdrawn_on > day)
+
+
 def measures(taskforce: TaskForce, today: date) -> list[health.Measure]:
     return [
         sector_measure(taskforce, today),
@@ -75,10 +80,16 @@ def sector_measure(taskforce: TaskForce, today: date) -> health.Measure:
     rows = selectors.sector_coverage(taskforce)
     counts = selectors.coverage_counts(rows)
     state_labels = {"covered": _("Covered"), "no_liaison": _("Present, no liaison"), "missing": _("Missing")}
-    trend = []
-    for label, _first, last in health.months_back(today, 6):
-        sectors = members_on(taskforce, last).values("agency__sector").distinct().count()
-        trend.append((label, sectors))
+    windows = health.months_back(today, 6)
+    history = list(
+        Membership.objects.filter(taskforce=taskforce, joined_on__lte=windows[-1][2]).values_list(
+            "joined_on", "withdrawn_on", "agency__sector"
+        )
+    )  # one query for the whole trend; members_on(), month by month, in Python
+    trend = [
+        (label, len({sector for joined, withdrawn, sector in history if _member_on(joined, withdrawn, last)}))
+        for label, _first, last in windows
+    ]
     return health.Measure(
         key="members.sectors",
         label=_("Sector coverage"),
@@ -194,17 +205,16 @@ def training_measure(taskforce: TaskForce, today: date) -> health.Measure:
     possible = sum(g.possible for g in gaps)
     missing = sum(g.gaps for g in gaps)
     share = health.percent(possible - missing, possible)
-    trend = []
-    for label, first, last in health.months_back(today, 6):
-        people = (
-            TrainingAttendance.objects.filter(
-                event__in=_trainings(taskforce), event__held_on__gte=first, event__held_on__lte=last
-            )
-            .values("person_id")
-            .distinct()
-            .count()
-        )
-        trend.append((label, people))
+    windows = health.months_back(today, 6)
+    attended = set(
+        TrainingAttendance.objects.filter(
+            event__in=_trainings(taskforce), event__held_on__gte=windows[0][1], event__held_on__lte=windows[-1][2]
+        ).values_list("person_id", "event__held_on")
+    )  # one query for the whole trend
+    trend = [
+        (label, len({person for person, held_on in attended if first <= held_on <= last}))
+        for label, first, last in windows
+    ]
     return health.Measure(
         key="members.training",
         label=_("Training coverage of the core topics"),
@@ -227,25 +237,28 @@ def training_measure(taskforce: TaskForce, today: date) -> health.Measure:
 
 
 def team_measure(taskforce: TaskForce, today: date) -> health.Measure:
-    events = TrainingEvent.objects.filter(taskforce=taskforce)
-    joint_recent = events.filter(kind=TrainingKind.JOINT, held_on__gt=today - timedelta(days=183), held_on__lte=today)
-    team_year = events.filter(
-        kind=TrainingKind.TEAM_ACTIVITY, held_on__gt=today - timedelta(days=365), held_on__lte=today
+    quarters = health.quarters_back(today, 4)
+    year_ago = today - timedelta(days=365)
+    # One query: every event's kind and date over the quarters and the last twelve months, counted in Python.
+    events = list(
+        TrainingEvent.objects.filter(
+            taskforce=taskforce,
+            held_on__gte=min(quarters[0][1], year_ago),
+            held_on__lte=max(quarters[-1][2], today),
+        ).values_list("kind", "held_on")
     )
-    has_joint, has_team = joint_recent.exists(), team_year.exists()
+    has_joint = any(k == TrainingKind.JOINT and today - timedelta(days=183) < d <= today for k, d in events)
+    has_team = any(k == TrainingKind.TEAM_ACTIVITY and year_ago < d <= today for k, d in events)
     status = health.GOOD if has_joint and has_team else health.WARN if has_joint or has_team else health.BAD
-    trend = []
-    for label, first, last in health.quarters_back(today, 4):
-        trend.append(
-            (
-                label,
-                events.filter(
-                    kind__in=[TrainingKind.JOINT, TrainingKind.TEAM_ACTIVITY], held_on__range=(first, last)
-                ).count(),
-            )
-        )
-    last_year = events.filter(held_on__gt=today - timedelta(days=365), held_on__lte=today)
-    by_kind = dict(last_year.values_list("kind").annotate(n=Count("pk")))
+    joint_or_team = (TrainingKind.JOINT, TrainingKind.TEAM_ACTIVITY)
+    trend = [
+        (label, sum(1 for k, d in events if k in joint_or_team and first <= d <= last))
+        for label, first, last in quarters
+    ]
+    by_kind: dict[str, int] = {}
+    for kind, held_on in events:
+        if year_ago < held_on <= today:
+            by_kind[kind] = by_kind.get(kind, 0) + 1
     return health.Measure(
         key="members.team",
         label=_("Joint training and team activities"),
@@ -282,10 +295,16 @@ def rural_tribal_measure(taskforce: TaskForce, today: date) -> health.Measure:
         .annotate(n=Count("person", distinct=True))
     )
     status = health.GOOD if rural and tribal else health.WARN if rural or tribal else health.BAD
-    trend = []
-    for label, _first, last in health.months_back(today, 6):
-        serving = members_on(taskforce, last).filter(Q(agency__is_rural=True) | Q(agency__is_tribal=True))
-        trend.append((label, serving.count()))
+    windows = health.months_back(today, 6)
+    history = list(
+        Membership.objects.filter(taskforce=taskforce, joined_on__lte=windows[-1][2])
+        .filter(Q(agency__is_rural=True) | Q(agency__is_tribal=True))
+        .values_list("joined_on", "withdrawn_on")
+    )  # one query for the whole trend
+    trend = [
+        (label, sum(1 for joined, withdrawn in history if _member_on(joined, withdrawn, last)))
+        for label, _first, last in windows
+    ]
     return health.Measure(
         key="members.rural_tribal",
         label=_("Rural and tribal participation"),

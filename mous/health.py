@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -91,9 +92,11 @@ def coverage_measure(taskforce: TaskForce, today: date, mou: Mou | None) -> heal
     covered = found["signed"] + found["lou"]
     share = health.percent(covered, len(states))
     labels = bucket_labels()
-    trend = []
-    for label, _first, last in health.months_back(today, 6):
-        trend.append((label, _signed_by(mou, last) if mou else 0))
+    signatures = _signatures(mou) if mou else []
+    trend = [
+        (label, len({party for party, day in signatures if day <= last}))
+        for label, _first, last in health.months_back(today, 6)
+    ]
     return health.Measure(
         key="mous.coverage",
         label=_("MOU coverage"),
@@ -129,22 +132,15 @@ def coverage_measure(taskforce: TaskForce, today: date, mou: Mou | None) -> heal
     )
 
 
-def _signed_by(mou: Mou, day: date) -> int:
-    """Parties whose signatory had signed the current version by the end of `day` (one query)."""
+def _signatures(mou: Mou) -> list[tuple[int, date]]:
+    """(party, local day signed) of the signers of the current version: one query for the whole trend."""
     version_id = mou.signing_version_id or mou.executed_version_id
     if version_id is None:
-        return 0
-    return (
-        SignatureRequest.objects.filter(
-            version_id=version_id,
-            role=RecipientRole.SIGNER,
-            status=RequestStatus.SIGNED,
-            acted_at__date__lte=day,
-        )
-        .values("party_id")
-        .distinct()
-        .count()
-    )
+        return []
+    rows = SignatureRequest.objects.filter(
+        version_id=version_id, role=RecipientRole.SIGNER, status=RequestStatus.SIGNED, acted_at__isnull=False
+    ).values_list("party_id", "acted_at")
+    return [(party, timezone.localtime(acted_at).date()) for party, acted_at in rows]
 
 
 def expiry_measure(taskforce: TaskForce, today: date) -> health.Measure:
