@@ -180,7 +180,7 @@ def case_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if flags["can_full"]:
         context |= {
             "involved": case.involved.select_related("membership__agency", "contact"),
-            "reviews": case.reviews.prefetch_related("recommendations", "participants").all(),
+            "reviews": case.reviews.prefetch_related("recommendations").all(),  # the page shows no participants
             "follow_ups": case.follow_ups.select_related("owner").all(),
         }
     else:
