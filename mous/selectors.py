@@ -6,7 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from mous.models import (
     LetterOfUnderstanding,
@@ -86,10 +87,20 @@ def party_state(steps: list[SignatureRequest], letter: LetterOfUnderstanding | N
     return "not_sent"
 
 
-def status_matrix(mou: Mou) -> list[PartyRow]:
-    """One row per party: its steps on the version out for signature (or executed), and its state."""
+def status_matrix(mou: Mou, user: Any = None) -> list[PartyRow]:
+    """One row per party: its steps on the version out for signature (or executed), and its state.
+
+    With `user`, each party also carries `in_liaison_group` (the user belongs to its liaison group), read in
+    the same query, so the page can find the party the user acts for (services.party_for) without another.
+    """
     version_id = mou.signing_version_id or mou.executed_version_id
-    parties = mou.parties.select_related("membership__agency", "membership__signatory").prefetch_related(
+    parties = mou.parties.select_related("membership__agency", "membership__signatory")
+    if user is not None and getattr(user, "is_authenticated", False):
+        members = Group.user_set.through.objects.filter(
+            group_id=OuterRef("membership__liaison_group_id"), user_id=user.pk
+        )
+        parties = parties.annotate(in_liaison_group=Exists(members))
+    parties = parties.prefetch_related(
         Prefetch(
             "requests",
             queryset=SignatureRequest.objects.filter(version_id=version_id).select_related("user"),

@@ -158,10 +158,39 @@ def mou_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def mou_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
-    mou = _mou(request, taskforce, pk)
-    rows = selectors.status_matrix(mou)
-    flags = _flags(request, mou)
+    # As _mou, with the objection counts the page shows (selectors.ledger's) read in the same query.
+    queryset = (
+        Mou.objects.filter(taskforce=taskforce)
+        .select_related("taskforce")
+        .annotate(
+            objections_total=Count("objections", distinct=True),
+            objections_open=Count("objections", filter=Q(objections__status=ObjectionStatus.OPEN), distinct=True),
+        )
+    )
+    mou = permissions.get_for_user(request.user, "mous.view_mou", queryset, request=request, pk=pk)
+    rows = selectors.status_matrix(mou, request.user)
+    perms = permissions.perms_on(request.user, mou)
+    flags = {
+        "can_manage": "manage_mou" in perms,
+        "can_comment": "comment_mou" in perms,
+        # services.party_for, read off the rows: the first party (by agency name) whose active membership's
+        # liaison group holds the user.
+        "my_party": next(
+            (
+                r.party
+                for r in rows
+                if getattr(r.party, "in_liaison_group", False) and r.party.membership.status == MembershipStatus.ACTIVE
+            ),
+            None,
+        ),
+    }
     versions = list(mou.versions.all())
+    # The version out for signature and the executed one are among the versions just read: no query for each.
+    by_pk = {v.pk: v for v in versions}
+    for field in ("signing_version", "executed_version"):
+        version = by_pk.get(getattr(mou, f"{field}_id"))
+        if version is not None:
+            setattr(mou, field, version)
     my_steps = [s for r in rows for s in r.steps if s.user_id == request.user.pk and s.is_pending]
     return render(
         request,
@@ -173,7 +202,8 @@ def mou_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "progress": selectors.progress(rows),
             "versions": versions,
             "latest": versions[0] if versions else None,
-            "ledger": selectors.ledger(mou),
+            "header_latest": versions[0] if versions else None,
+            "ledger": {"open_count": mou.objections_open, "total": mou.objections_total},
             "my_steps": my_steps,
             "states": selectors.PARTY_STATES,
             **flags,
