@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 
 from meetings import actions, selectors
 from meetings.models import Attendance, AttendanceStatus, Feedback, Meeting, MeetingStatus, ReportBack
-from members.models import Membership, MembershipStatus
+from members import health as members_health
+from members.models import Membership
 from taskforce import health
 from taskforce.models import Cadence, TaskForce
 
@@ -245,7 +246,7 @@ def _minutes(delta: timedelta) -> int:
 
 def punctuality_measure(taskforce: TaskForce, today: date) -> health.Measure:
     windows = health.months_back(today, 6)
-    meetings = [m for m in held_between(taskforce, windows[0][1], today) if m.ended_at]
+    meetings = [m for m in _held_recently(taskforce, today) if m.ended_at]
     punctual = {m.pk: all(on_time(m)) for m in meetings}
     trend = []
     for label, first, last in windows:
@@ -294,7 +295,7 @@ def _with_first_circulation(taskforce: TaskForce, first: date, last: date):
 
 def agenda_ahead_measure(taskforce: TaskForce, today: date) -> health.Measure:
     windows = health.months_back(today, 6)
-    meetings = held_between(taskforce, windows[0][1], today, _with_first_circulation(taskforce, windows[0][1], today))
+    meetings = _held_recently(taskforce, today)
     ahead = {m.pk: agenda_ahead(m) for m in meetings}
     trend = []
     for label, first, last in windows:
@@ -348,16 +349,22 @@ def _agency_presence(meeting_ids: list[int]) -> tuple[set[tuple[int, int]], set[
 
 
 def _active(taskforce: TaskForce) -> list[Membership]:
-    return list(
-        Membership.objects.filter(taskforce=taskforce, status=MembershipStatus.ACTIVE)
-        .select_related("agency")
-        .order_by("agency__name")
+    """Active memberships by agency name, read once per dashboard (members.health.memberships)."""
+    return members_health.active_memberships(taskforce)
+
+
+def _held_recently(taskforce: TaskForce, today: date) -> list[Meeting]:
+    """Meetings held in the six months to today, with their first circulation: one query per dashboard."""
+    first = health.months_back(today, 6)[0][1]
+    return health.shared(
+        ("meetings.held_recently", taskforce.pk, today),
+        lambda: held_between(taskforce, first, today, _with_first_circulation(taskforce, first, today)),
     )
 
 
 def attendance_measure(taskforce: TaskForce, today: date) -> health.Measure:
     windows = health.months_back(today, 6)
-    meetings = held_between(taskforce, windows[0][1], today)
+    meetings = _held_recently(taskforce, today)
     invited, present = _agency_presence([m.pk for m in meetings])
     active = _active(taskforce)
     rows, all_invited, all_attended = [], 0, 0

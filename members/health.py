@@ -56,9 +56,26 @@ def members_on(taskforce: TaskForce, day: date):
     )
 
 
-def _member_on(joined_on: date, withdrawn_on: date | None, day: date) -> bool:
+def memberships(taskforce: TaskForce) -> list[Membership]:
+    """All the task force's memberships with agency and liaison, by agency name: read once per dashboard."""
+    return health.shared(
+        ("members.memberships", taskforce.pk),
+        lambda: list(
+            Membership.objects.filter(taskforce=taskforce)
+            .select_related("agency", "liaison")
+            .order_by("agency__name", "pk")
+        ),
+    )
+
+
+def active_memberships(taskforce: TaskForce) -> list[Membership]:
+    """The active memberships, by agency name (from memberships(): no query of its own)."""
+    return [m for m in memberships(taskforce) if m.status == MembershipStatus.ACTIVE]
+
+
+def _member_on(joined_on: date | None, withdrawn_on: date | None, day: date) -> bool:
     """members_on()'s test for one membership's dates, for trends read in one query."""
-    return joined_on <= day and (withdrawn_on is None or withdrawn_on > day)
+    return joined_on is not None and joined_on <= day and (withdrawn_on is None or withdrawn_on > day)
 
 
 def measures(taskforce: TaskForce, today: date) -> list[health.Measure]:
@@ -77,18 +94,14 @@ def measures(taskforce: TaskForce, today: date) -> list[health.Measure]:
 
 
 def sector_measure(taskforce: TaskForce, today: date) -> health.Measure:
-    rows = selectors.sector_coverage(taskforce)
+    everyone = memberships(taskforce)
+    rows = selectors.sector_coverage(taskforce, everyone)
     counts = selectors.coverage_counts(rows)
     state_labels = {"covered": _("Covered"), "no_liaison": _("Present, no liaison"), "missing": _("Missing")}
-    windows = health.months_back(today, 6)
-    history = list(
-        Membership.objects.filter(taskforce=taskforce, joined_on__lte=windows[-1][2]).values_list(
-            "joined_on", "withdrawn_on", "agency__sector"
-        )
-    )  # one query for the whole trend; members_on(), month by month, in Python
+    # members_on(), month by month, over the memberships already read
     trend = [
-        (label, len({sector for joined, withdrawn, sector in history if _member_on(joined, withdrawn, last)}))
-        for label, _first, last in windows
+        (label, len({m.agency.sector for m in everyone if _member_on(m.joined_on, m.withdrawn_on, last)}))
+        for label, _first, last in health.months_back(today, 6)
     ]
     return health.Measure(
         key="members.sectors",
@@ -152,11 +165,7 @@ def charter_measure(taskforce: TaskForce, today: date) -> health.Measure:
 
 
 def roles_measure(taskforce: TaskForce, today: date) -> health.Measure:
-    active = list(
-        Membership.objects.filter(taskforce=taskforce, status=MembershipStatus.ACTIVE).select_related(
-            "agency", "liaison"
-        )
-    )
+    active = active_memberships(taskforce)
     defined = [m for m in active if m.roles_and_responsibilities.strip()]
     share = health.percent(len(defined), len(active))
     return health.Measure(
@@ -281,8 +290,7 @@ def team_measure(taskforce: TaskForce, today: date) -> health.Measure:
 
 
 def rural_tribal_measure(taskforce: TaskForce, today: date) -> health.Measure:
-    active = Membership.objects.filter(taskforce=taskforce, status=MembershipStatus.ACTIVE).select_related("agency")
-    reach = [m for m in active if m.agency.is_rural or m.agency.is_tribal]
+    reach = [m for m in active_memberships(taskforce) if m.agency.is_rural or m.agency.is_tribal]
     rural = sum(1 for m in reach if m.agency.is_rural)
     tribal = sum(1 for m in reach if m.agency.is_tribal)
     year_ago = today - timedelta(days=365)
@@ -295,15 +303,10 @@ def rural_tribal_measure(taskforce: TaskForce, today: date) -> health.Measure:
         .annotate(n=Count("person", distinct=True))
     )
     status = health.GOOD if rural and tribal else health.WARN if rural or tribal else health.BAD
-    windows = health.months_back(today, 6)
-    history = list(
-        Membership.objects.filter(taskforce=taskforce, joined_on__lte=windows[-1][2])
-        .filter(Q(agency__is_rural=True) | Q(agency__is_tribal=True))
-        .values_list("joined_on", "withdrawn_on")
-    )  # one query for the whole trend
+    serving = [m for m in memberships(taskforce) if m.agency.is_rural or m.agency.is_tribal]
     trend = [
-        (label, sum(1 for joined, withdrawn in history if _member_on(joined, withdrawn, last)))
-        for label, _first, last in windows
+        (label, sum(1 for m in serving if _member_on(m.joined_on, m.withdrawn_on, last)))
+        for label, _first, last in health.months_back(today, 6)
     ]
     return health.Measure(
         key="members.rural_tribal",

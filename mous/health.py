@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from members.models import Membership, MembershipStatus
+from members import health as members_health
+from members.models import Membership
 from mous import selectors
 from mous.models import LetterOfUnderstanding, LouStatus, Mou, MouStatus, RecipientRole, RequestStatus, SignatureRequest
 from taskforce import health
@@ -58,17 +59,23 @@ def bucket_labels() -> dict[str, str]:
 
 
 def current_mou(taskforce: TaskForce) -> Mou | None:
-    mous = Mou.objects.filter(taskforce=taskforce).order_by("-created_at", "-pk")
-    started = mous.filter(Q(signing_version__isnull=False) | Q(executed_version__isnull=False))
-    return started.first() or mous.first()
+    started = ExpressionWrapper(
+        Q(signing_version__isnull=False) | Q(executed_version__isnull=False), output_field=BooleanField()
+    )
+    # One query: the latest started one if any, else the latest.
+    return (
+        Mou.objects.filter(taskforce=taskforce)
+        .alias(started=started)
+        .order_by("-started", "-created_at", "-pk")
+        .first()
+    )
 
 
 def agency_states(taskforce: TaskForce, mou: Mou | None) -> list[tuple[Membership, str, SignatureRequest | None]]:
     """Each active member agency with its bucket on `mou`, and its signature if it signed. Four queries."""
     rows = {row.party.membership_id: row for row in (selectors.status_matrix(mou) if mou else [])}
-    active = Membership.objects.filter(taskforce=taskforce, status=MembershipStatus.ACTIVE).select_related("agency")
     result = []
-    for membership in active.order_by("agency__name"):
+    for membership in members_health.active_memberships(taskforce):  # by agency name
         row = rows.get(membership.pk)
         result.append((membership, BUCKETS[row.state] if row else "not_party", row.signature if row else None))
     return result

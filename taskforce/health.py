@@ -66,6 +66,7 @@ import csv
 import io
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -154,8 +155,33 @@ def register_report_section(provider: SectionProvider) -> SectionProvider:
     return provider
 
 
+_shared: ContextVar[dict[Any, Any] | None] = ContextVar("health_shared", default=None)
+
+
+def shared(key: Any, compute: Callable[[], Any]) -> Any:
+    """A value several providers read (e.g. the active memberships), computed once per measures_for() call.
+
+    Outside measures_for() it is simply computed. Nothing is kept beyond the call, so the numbers are always
+    read from the records of the moment; providers must not mutate what they get.
+    """
+    cache = _shared.get()
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def measures_for(taskforce: TaskForce, today: date) -> list[Measure]:
     """Every registered measure. A provider that fails shows as one unavailable tile, not a broken page."""
+    token = _shared.set({})
+    try:
+        return _measures_for(taskforce, today)
+    finally:
+        _shared.reset(token)
+
+
+def _measures_for(taskforce: TaskForce, today: date) -> list[Measure]:
     measures: list[Measure] = []
     for provider in _measure_providers:
         try:
