@@ -339,12 +339,9 @@ def _png(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height, 9))
-        + chunk(b"IEND", b"")
-    )
+    packer = zlib.compressobj(9)  # row by row: the decoded size never exists in the test's own memory
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
 def test_a_layout_past_the_deadline_is_killed_and_reported(pdf_templates, settings):
@@ -366,15 +363,17 @@ def test_a_layout_past_the_deadline_is_killed_and_reported(pdf_templates, settin
 
 
 def test_a_layout_past_the_memory_ceiling_is_stopped_and_reported(pdf_templates, settings):
-    """An image of 6000 x 6000 pixels needs 108 MB decoded, in one allocation: past a 64 MB ceiling whatever
-    the worker has lying free, so the child stops with MemoryError and the caller gets the clear error."""
+    """An image of 16000 x 16000 pixels needs 768 MB decoded: past a 64 MB ceiling, so the child stops with
+    MemoryError and the caller gets the clear error. The ceiling is what the worker already maps plus 64 MB,
+    and heap the worker freed earlier still counts as mapped: after a long test session that was enough to
+    hold a 108 MB image (6000 x 6000), so the image is far larger than any such slack."""
     from taskforce.pdf import DocumentTooLarge
 
     settings.PDF_RENDER_MEMORY_MB = 64
     template = pdf_templates(
         "big.html", '{% extends "pdf/base.html" %}{% block content %}{{ body|safe }}{% endblock %}'
     )
-    image = "data:image/png;base64," + base64.b64encode(_png(6000, 6000)).decode()
+    image = "data:image/png;base64," + base64.b64encode(_png(16000, 16000)).decode()
     started = time.monotonic()
     with pytest.raises(DocumentTooLarge):
         render_pdf(template, {"title": "Big", "body": f'<img src="{image}" style="width: 10cm">'})
