@@ -14,27 +14,15 @@ from allauth.account import app_settings as account_settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
 from members.models import User
 from taskforce.models import AuditEvent
+from tests.security.conftest import PASSWORD
 
-PASSWORD = "correct-horse-battery-staple"
+pytestmark = pytest.mark.usefixtures("auth_settings")
 LOGIN_URL = "/accounts/login/"
-
-
-@pytest.fixture(autouse=True)
-def _auth_settings(settings):
-    # allauth's rate limits and TOTP replay protection live in the cache: each test starts clean.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "auth"}}
-    settings.REQUIRE_MFA = False
-    settings.LOGIN_REDIRECT_URL = "/"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

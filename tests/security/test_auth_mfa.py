@@ -10,7 +10,6 @@ import time
 from datetime import timedelta
 
 import pytest
-import time_machine
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
@@ -20,7 +19,6 @@ from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core import mail
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import ResolverMatch, resolve, reverse
@@ -29,33 +27,10 @@ from members.models import User
 from taskforce import auth
 from taskforce.middleware import MFA_EXEMPT_URL_NAME_PREFIXES, RequireSecondFactorMiddleware
 from taskforce.models import AuditEvent, TaskForce
+from tests.security.conftest import PASSWORD
 
-PASSWORD = "correct-horse-battery-staple"
+pytestmark = pytest.mark.usefixtures("auth_settings")
 SETUP_URL = "/accounts/2fa/totp/activate/"
-
-
-@pytest.fixture(autouse=True)
-def _mfa_settings(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "mfa"}}
-    settings.REQUIRE_MFA = False
-    settings.LOGIN_REDIRECT_URL = "/"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def clock():
-    """Time stands still, one second into a 30-second TOTP window, so a code stays current for the test."""
-    window_start = int(time.time()) // mfa_settings.TOTP_PERIOD * mfa_settings.TOTP_PERIOD
-    with time_machine.travel(window_start + 1, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def ada(db) -> User:
-    return User.objects.create_superuser("ada@example.org", PASSWORD, full_name="Ada Admin")
 
 
 @pytest.fixture

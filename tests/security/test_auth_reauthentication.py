@@ -8,11 +8,9 @@ change below must send her to confirm who she is first and change nothing until 
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 
 import pytest
-import time_machine
 from allauth.account.models import EmailAddress
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
@@ -20,41 +18,18 @@ from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings as django_settings
 from django.contrib.auth import SESSION_KEY
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from members.models import User
 from taskforce.models import AuditEvent
+from tests.security.conftest import PASSWORD
 from tests.security.test_auth_mfa import current_code
 
-PASSWORD = "correct-horse-battery-staple"
+pytestmark = pytest.mark.usefixtures("auth_settings")
 NEW_PASSWORD = "a-brand-new-passphrase"
 # Past the reauthentication window, well inside the idle timeout.
 LATER = timedelta(seconds=django_settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 60)
-
-
-@pytest.fixture(autouse=True)
-def _reauth_settings(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "reauth"}}
-    settings.REQUIRE_MFA = False
-    settings.LOGIN_REDIRECT_URL = "/"
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def clock():
-    """Time stands still at the start of a TOTP window; the test moves it."""
-    window_start = int(time.time()) // mfa_settings.TOTP_PERIOD * mfa_settings.TOTP_PERIOD
-    with time_machine.travel(window_start + 1, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def ada(db) -> User:
-    return User.objects.create_superuser("ada@example.org", PASSWORD, full_name="Ada Admin")
 
 
 def signed_in_a_while_ago(user: User, clock, *, secret: str | None = None) -> Client:
