@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -54,9 +54,23 @@ def _totals(taskforce: TaskForce, first: date, last: date) -> dict[str, int]:
 
 def measures(taskforce: TaskForce, today: date) -> list[health.Measure]:
     windows = health.months_back(today, 6)
-    months = _by_month(taskforce, windows[0][1], today)
+    # One aggregate query: the six months' totals and each month's counts (conditional aggregates).
+    aggregates = {
+        "reviews": Count("pk"),
+        "cases": Count("case", distinct=True),
+        "meetings": Count("meeting", distinct=True),
+    }
+    for index, (_label, first, last) in enumerate(windows):
+        in_month = Q(held_on__gte=first, held_on__lte=last)
+        aggregates[f"reviews_{index}"] = Count("pk", filter=in_month)
+        aggregates[f"cases_{index}"] = Count("case", distinct=True, filter=in_month)
+    found = _reviews(taskforce, windows[0][1], today).aggregate(**aggregates)
+    totals = {key: found[key] for key in ("reviews", "cases", "meetings")}
+    months = {
+        first: {"reviews": found[f"reviews_{index}"], "cases": found[f"cases_{index}"]}
+        for index, (_label, first, _last) in enumerate(windows)
+    }
     trend = [(label, months.get(first, {}).get("reviews", 0)) for label, first, _last in windows]
-    totals = _totals(taskforce, windows[0][1], today)
     return [
         health.Measure(
             key="cases.reviews",

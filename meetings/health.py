@@ -190,9 +190,9 @@ def expected_per_month(taskforce: TaskForce, month_start: date) -> Fraction:
 
 
 def cadence_measure(taskforce: TaskForce, today: date) -> health.Measure:
-    windows = health.months_back(today.replace(day=1) - timedelta(days=1), 6)  # six complete months
+    windows = _cadence_windows(today)
     counted = [w for w in windows if w[2] >= taskforce.established_on]
-    meetings = list(_in_days(taskforce, windows[0][1], windows[-1][2]).order_by("starts_at", "pk"))
+    meetings = _recent_meetings(taskforce, today)  # and this month's, which fall in no window
     held = {label: 0 for label, _first, _last in windows}
     cancelled = dict(held)
     for meeting in meetings:
@@ -353,13 +353,29 @@ def _active(taskforce: TaskForce) -> list[Membership]:
     return members_health.active_memberships(taskforce)
 
 
-def _held_recently(taskforce: TaskForce, today: date) -> list[Meeting]:
-    """Meetings held in the six months to today, with their first circulation: one query per dashboard."""
-    first = health.months_back(today, 6)[0][1]
+def _cadence_windows(today: date) -> list[tuple[str, date, date]]:
+    return health.months_back(today.replace(day=1) - timedelta(days=1), 6)  # six complete months
+
+
+def _recent_meetings(taskforce: TaskForce, today: date) -> list[Meeting]:
+    """Every meeting around the six complete months before this one and this month to today, with its first
+    circulation, oldest first: one query per dashboard for cadence, punctuality, agendas and attendance."""
+    first = _cadence_windows(today)[0][1]
     return health.shared(
-        ("meetings.held_recently", taskforce.pk, today),
-        lambda: held_between(taskforce, first, today, _with_first_circulation(taskforce, first, today)),
+        ("meetings.recent", taskforce.pk, today),
+        lambda: list(_with_first_circulation(taskforce, first, today).order_by("starts_at", "pk")),
     )
+
+
+def _held_recently(taskforce: TaskForce, today: date) -> list[Meeting]:
+    """held_between() the last six months (this one included) and today, from _recent_meetings()."""
+    first = health.months_back(today, 6)[0][1]
+    held = [
+        m
+        for m in _recent_meetings(taskforce, today)
+        if m.status == MeetingStatus.SCHEDULED and m.started_at is not None
+    ]
+    return _between(held, first, today)
 
 
 def attendance_measure(taskforce: TaskForce, today: date) -> health.Measure:

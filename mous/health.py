@@ -89,8 +89,10 @@ def counts(states: list[tuple[Membership, str, SignatureRequest | None]]) -> dic
 
 
 def measures(taskforce: TaskForce, today: date) -> list[health.Measure]:
-    mou = current_mou(taskforce)
-    return [coverage_measure(taskforce, today, mou), expiry_measure(taskforce, today)]
+    # One query for both measures: the task force's agreements, newest first (current_mou()'s choice in Python).
+    mous = list(Mou.objects.filter(taskforce=taskforce).order_by("-created_at", "-pk"))
+    mou = next((m for m in mous if m.signing_version_id or m.executed_version_id), mous[0] if mous else None)
+    return [coverage_measure(taskforce, today, mou), expiry_measure(taskforce, today, mous)]
 
 
 def coverage_measure(taskforce: TaskForce, today: date, mou: Mou | None) -> health.Measure:
@@ -150,11 +152,13 @@ def _signatures(mou: Mou) -> list[tuple[int, date]]:
     return [(party, timezone.localtime(acted_at).date()) for party, acted_at in rows]
 
 
-def expiry_measure(taskforce: TaskForce, today: date) -> health.Measure:
-    executed = list(
-        Mou.objects.filter(taskforce=taskforce, executed_version__isnull=False, expires_on__isnull=False).order_by(
-            "expires_on", "pk"
-        )
+def expiry_measure(taskforce: TaskForce, today: date, mous: list[Mou] | None = None) -> health.Measure:
+    """`mous`: all the task force's agreements when the caller has them read."""
+    if mous is None:
+        mous = list(Mou.objects.filter(taskforce=taskforce))
+    executed = sorted(
+        (m for m in mous if m.executed_version_id is not None and m.expires_on is not None),
+        key=lambda m: (m.expires_on, m.pk),
     )
     expired = [m for m in executed if m.expires_on < today]
     within_30 = [m for m in executed if today <= m.expires_on <= today + timedelta(days=EXPIRY_BAD_DAYS)]
