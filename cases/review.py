@@ -14,10 +14,108 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 
 from cases import selectors
-from cases.models import Case
-from taskforce import audit
+from cases.models import Case, CaseGroupObjectPermission, CaseReview, CaseUserObjectPermission
+from taskforce import audit, permissions
 
 SOURCE_TYPE = "cases.case"
+
+
+# What prepare_items loaded for an item, kept on the item object itself (so for this request only) and
+# used only for the same person: {"user": pk, "case": Case | None, "perms": set, "review": ..., "roster": [...]}.
+PREPARED = "_case_review_prepared"
+
+
+def _prepared(item: Any, user: Any) -> dict[str, Any] | None:
+    loaded = getattr(item, PREPARED, None)
+    if loaded is None or loaded["user"] != getattr(user, "pk", None):
+        return None
+    return loaded
+
+
+def _is_case_item(item: Any) -> bool:
+    return getattr(item, "source_type", "") == SOURCE_TYPE and str(getattr(item, "source_id", "")).isdigit()
+
+
+def prepare_items(request: HttpRequest, items: list[Any]) -> None:
+    """Load, for a whole agenda, what the access check and the renderer of each case-review item read: the
+    cases, the reader's permissions on them (taskforce.permissions, one query for all), the review records
+    and the rosters. A fixed number of queries however many case-review items the agenda holds."""
+    user = request.user
+    items = [item for item in items if _is_case_item(item)]
+    if not items:
+        return
+    by_pk = Case.objects.filter(pk__in={int(item.source_id) for item in items}).select_related(
+        "lead__agency", "taskforce"
+    )
+    cases = {case.pk: case for case in by_pk}
+    perms = permissions.perms_on_each(user, list(cases.values()))
+    loaded: dict[int, dict[str, Any]] = {}
+    for item in items:
+        case = cases.get(int(item.source_id))
+        if case is not None and case.taskforce_id != item.taskforce_id:
+            case = None
+        loaded[item.pk] = {
+            "user": user.pk,
+            "case": case,
+            "perms": set(perms.get(case.pk, set())) if case is not None else set(),
+            "review": None,
+            "roster": [],
+        }
+    full = [item for item in items if "view_case_full" in loaded[item.pk]["perms"]]
+    if full:
+        reviews: dict[tuple[int, int], CaseReview] = {}
+        found = CaseReview.objects.filter(
+            agenda_item__in=[item.pk for item in full], case__in={loaded[item.pk]["case"].pk for item in full}
+        ).prefetch_related("recommendations")
+        for review in found:  # Meta ordering: the first per (case, item) is what .first() would give
+            reviews.setdefault((review.case_id, review.agenda_item_id), review)
+        for item in full:
+            loaded[item.pk]["review"] = reviews.get((loaded[item.pk]["case"].pk, item.pk))
+        _prepare_rosters(full, loaded)
+    for item in items:
+        setattr(item, PREPARED, loaded[item.pk])
+
+
+def _prepare_rosters(items: list[Any], loaded: dict[int, dict[str, Any]]) -> None:
+    """review_roster for every item at once: attendees, and which of them hold full access to each case."""
+    from meetings.models import Attendance
+
+    with_meeting = [item for item in items if item.meeting_id]
+    if not with_meeting:
+        return
+    attendance = list(
+        Attendance.objects.filter(meeting_id__in={item.meeting_id for item in with_meeting})
+        .select_related("person")
+        .order_by("organization", "name")
+    )
+    people = {row.person_id for row in attendance if row.person_id}
+    case_ids = {loaded[item.pk]["case"].pk for item in with_meeting}
+    eligible: set[tuple[int, int]] = set()
+    if people:
+        # As selectors.people_with: active people holding the permission by name or through a group.
+        direct = CaseUserObjectPermission.objects.filter(
+            content_object_id__in=case_ids, permission__codename="view_case_full", user__in=people, user__is_active=True
+        ).values_list("content_object_id", "user_id")
+        grouped = CaseGroupObjectPermission.objects.filter(
+            content_object_id__in=case_ids,
+            permission__codename="view_case_full",
+            group__user__in=people,
+            group__user__is_active=True,
+        ).values_list("content_object_id", "group__user")
+        eligible = set(direct.union(grouped))
+    for item in with_meeting:
+        case_pk = loaded[item.pk]["case"].pk
+        loaded[item.pk]["roster"] = [
+            RosterRow(
+                row.name,
+                row.organization,
+                row.person,
+                bool(row.person_id and (case_pk, row.person_id) in eligible),
+                row.attended,
+            )
+            for row in attendance
+            if row.meeting_id == item.meeting_id
+        ]
 
 
 def case_for_item(item: Any) -> Case | None:
@@ -58,18 +156,31 @@ def review_roster(case: Case, item: Any) -> list[RosterRow]:
 
 def may_review(user: Any, item: Any) -> bool:
     """Whether `user` may see this case-review item: full access to the case, decided by its grants."""
+    loaded = _prepared(item, user)
+    if loaded is not None:
+        return loaded["case"] is not None and "view_case_full" in loaded["perms"]
     case = case_for_item(item)
     return case is not None and "view_case_full" in selectors.case_perms(user, case)
 
 
 def render_item(request: HttpRequest, item: Any) -> str:
-    case = case_for_item(item)
     user = request.user
-    perms = selectors.case_perms(user, case) if case is not None else set()
+    loaded = _prepared(item, user)
+    if loaded is not None:
+        case, perms = loaded["case"], loaded["perms"]
+    else:
+        case = case_for_item(item)
+        perms = selectors.case_perms(user, case) if case is not None else set()
+    # The partials are rendered without the request: they need no context processor (the page's own
+    # render runs those once), which would otherwise cost the navigation's queries again per item.
     if case is None or "view_case_full" not in perms:
-        return render_to_string("cases/partials/restricted_item.html", {}, request=request)
+        return render_to_string("cases/partials/restricted_item.html", {})
     audit.record("case.viewed", request=request, obj=case, level="full", via="meeting", agenda_item=item.pk)
-    review = case.reviews.filter(agenda_item=item).prefetch_related("recommendations").first()
+    if loaded is not None:
+        review, roster = loaded["review"], loaded["roster"]
+    else:
+        review = case.reviews.filter(agenda_item=item).prefetch_related("recommendations").first()
+        roster = review_roster(case, item) if item.meeting_id else []
     return render_to_string(
         "cases/partials/review_item.html",
         {
@@ -77,10 +188,9 @@ def render_item(request: HttpRequest, item: Any) -> str:
             "item": item,
             "review": review,
             "can_contribute": "contribute_case" in perms,
-            "roster": review_roster(case, item) if item.meeting_id else [],
+            "roster": roster,
             "taskforce": case.taskforce,
         },
-        request=request,
     )
 
 
@@ -131,3 +241,5 @@ def connect_meetings() -> None:
     hooks.register_case_item_access(may_review)
     hooks.register_case_item_renderer(render_item)
     hooks.register_case_minutes(reviews_for_minutes)
+    if hasattr(hooks, "register_case_items_prepare"):
+        hooks.register_case_items_prepare(prepare_items)

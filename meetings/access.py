@@ -54,5 +54,6 @@ def can_see_item(user: Any, item: AgendaItem, *, facilitating: bool) -> bool:
     return any(viewer.pk == uid for viewer in item.restricted_viewers.all())
 
 
-def can_see_restricted_minutes(user: Any, meeting: Meeting) -> bool:
-    return can_facilitate(user, meeting)
+def can_see_restricted_minutes(user: Any, meeting: Meeting, *, facilitating: bool | None = None) -> bool:
+    """`facilitating`: can_facilitate(user, meeting) when the caller has just asked it (saves the query)."""
+    return can_facilitate(user, meeting) if facilitating is None else facilitating

@@ -5,6 +5,7 @@ cases registers, in its AppConfig.ready:
     hooks.register_case_item_access(lambda user, item: ...)   # may this person see this case-review item?
     hooks.register_case_item_renderer(lambda request, item: "<html>")  # the partial shown in its place
     hooks.register_case_minutes(lambda request, meeting: [...])  # the reviews, as this reader may see them
+    hooks.register_case_items_prepare(lambda request, items: None)  # load a list's cases at once (optional)
 
 The sealed minutes never hold case content: the restricted edition adds the case reviews at reading
 time, each reader seeing only the cases they have full access to, and "Restricted case" for the others.
@@ -24,6 +25,7 @@ CaseMinutes = Callable[[Any, Any], list[dict[str, Any]]]
 _case_access: CaseAccess | None = None
 _case_renderer: CaseRenderer | None = None
 _case_minutes: CaseMinutes | None = None
+_case_items_prepare: Callable[[Any, list[Any]], None] | None = None
 
 
 def register_case_item_access(func: CaseAccess) -> CaseAccess:
@@ -55,3 +57,16 @@ def register_case_minutes(func: CaseMinutes) -> CaseMinutes:
 def case_reviews_for_minutes(request: Any, meeting: Any) -> list[dict[str, Any]]:
     """Each case-review entry of the meeting as `request.user` may see it (empty without the cases app)."""
     return _case_minutes(request, meeting) if _case_minutes is not None else []
+
+
+def register_case_items_prepare(func: Callable[[Any, list[Any]], None]) -> Callable[[Any, list[Any]], None]:
+    global _case_items_prepare
+    _case_items_prepare = func
+    return func
+
+
+def prepare_case_items(request: Any, items: list[Any]) -> None:
+    """Let cases load what a whole agenda's case-review items need in a few queries, before the per-item
+    access checks and renderers run (each still decides per item; this only saves the repeated reads)."""
+    if _case_items_prepare is not None:
+        _case_items_prepare(request, items)

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -289,22 +289,28 @@ def meeting_cancel(*, meeting: Meeting, actor: Any, reason: str = "") -> Meeting
     return meeting
 
 
-def invitees(meeting: Meeting) -> list[User]:
-    """Everyone invited: the people of the invited agencies, the invited people, and the facilitators."""
-    groups = list(meeting.invited_agencies.values_list("group_id", flat=True))
+def _invited(meeting: Meeting, groups: Any) -> QuerySet[User]:
     tf = meeting.taskforce
-    people = (
+    return (
         User.objects.filter(
             Q(groups__in=groups)
             | Q(pk__in=meeting.invited_people.values("pk"))
             | Q(groups__in=[tf.facilitators_id, tf.coordinators_id])
         )
         .filter(is_active=True, offboarded_at__isnull=True)
-        .select_related("agency")
         .distinct()
-        .order_by("full_name")
     )
-    return list(people)
+
+
+def invitees(meeting: Meeting) -> list[User]:
+    """Everyone invited: the people of the invited agencies, the invited people, and the facilitators."""
+    groups = list(meeting.invited_agencies.values_list("group_id", flat=True))
+    return list(_invited(meeting, groups).select_related("agency").order_by("full_name"))
+
+
+def invitee_count(meeting: Meeting) -> int:
+    """len(invitees(meeting)) in one query: the invited agencies' groups as a subquery."""
+    return _invited(meeting, meeting.invited_agencies.values("group_id")).count()
 
 
 def next_meeting(taskforce: TaskForce, *, after: datetime | None = None) -> Meeting | None:
@@ -649,18 +655,17 @@ def _person_row(meeting: Meeting, person: User) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
 def attendance_roster_ensure(*, meeting: Meeting) -> None:
-    """One attendance row per invitee (guests are added on the fly)."""
-    have = set(Attendance.objects.filter(meeting=meeting, person__isnull=False).values_list("person_id", flat=True))
-    Attendance.objects.bulk_create(
-        [
-            Attendance(meeting=meeting, person=p, **_person_row(meeting, p))
-            for p in invitees(meeting)
-            if p.pk not in have
-        ],
-        ignore_conflicts=True,
-    )
+    """One attendance row per invitee (guests are added on the fly).
+
+    One query when the roster is complete (the live console asks on every load): the invitees without a
+    row. Their rows go in with one INSERT that ignores a row another request added meanwhile.
+    """
+    have = Attendance.objects.filter(meeting=meeting, person__isnull=False).values("person_id")
+    missing = _invited(meeting, meeting.invited_agencies.values("group_id")).exclude(pk__in=have)
+    rows = [Attendance(meeting=meeting, person=p, **_person_row(meeting, p)) for p in missing.select_related("agency")]
+    if rows:
+        Attendance.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 @transaction.atomic
@@ -881,6 +886,7 @@ def minutes_record(minutes: Minutes, edition: str) -> dict[str, Any]:
         return minutes.sealed_general if edition == GENERAL else minutes.sealed_restricted
     meeting = minutes.meeting
     include_restricted = edition == RESTRICTED
+    agenda = agenda_items(meeting)
     # A case brought from the cases app is minuted in its case file (CaseReview), where its own access rules
     # hold; the minutes record only that it was reviewed.
     items = [
@@ -895,7 +901,7 @@ def minutes_record(minutes: Minutes, edition: str) -> dict[str, Any]:
             "notes": "" if _from_case(item) else item.notes,
             "decisions": "" if _from_case(item) else item.decisions,
         }
-        for index, item in enumerate(agenda_items(meeting), start=1)
+        for index, item in enumerate(agenda, start=1)
         if include_restricted or not item.is_restricted
     ]
     actions = [
@@ -934,9 +940,7 @@ def minutes_record(minutes: Minutes, edition: str) -> dict[str, Any]:
         "restricted_summary": minutes.restricted_summary if include_restricted else "",
         "attendance": attendance,
         "items": items,
-        "restricted_items_omitted": 0
-        if include_restricted
-        else sum(1 for item in agenda_items(meeting) if item.is_restricted),
+        "restricted_items_omitted": 0 if include_restricted else sum(1 for item in agenda if item.is_restricted),
         "action_items": actions,
         "approved_at": _iso(minutes.approved_at),
         "approved_by": minutes.approved_by.full_name if minutes.approved_by_id else "",

@@ -52,9 +52,11 @@ from taskforce.pdf import pdf_response, render_pdf
 from taskforce.services import StaleEdit
 
 
-def _meeting(request: HttpRequest, taskforce: TaskForce, pk: int, perm: str = "meetings.view_meeting") -> Meeting:
+def _meeting(
+    request: HttpRequest, taskforce: TaskForce, pk: int, perm: str = "meetings.view_meeting", *, related: tuple = ()
+) -> Meeting:
     queryset = Meeting.objects.filter(taskforce=taskforce).select_related(
-        "taskforce", "series", "facilitator", "note_taker", "current_item"
+        "taskforce", "series", "facilitator", "note_taker", "current_item", *related
     )
     return permissions.get_for_user(request.user, perm, queryset, request=request, pk=pk)
 
@@ -86,7 +88,9 @@ def _shown_items(request: HttpRequest, meeting: Meeting, *, facilitating: bool) 
     """The agenda as this viewer may see it: restricted items they may not see show as "Restricted"."""
     renderer = hooks.case_item_renderer()
     rows = []
-    for item in services.agenda_items(meeting):
+    items = services.agenda_items(meeting)
+    hooks.prepare_case_items(request, items)
+    for item in items:
         visible = access.can_see_item(request.user, item, facilitating=facilitating)
         case_html = ""
         if visible and renderer is not None and item.item_type == "case_review":
@@ -259,34 +263,34 @@ def meeting_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
-    meeting = _meeting(request, taskforce, pk)
+    meeting = _meeting(request, taskforce, pk, related=("minutes",))
     facilitating = access.can_facilitate(request.user, meeting)
     rows = _shown_items(request, meeting, facilitating=facilitating)
-    proposed = AgendaItem.objects.filter(meeting=meeting, status=ItemStatus.PROPOSED).select_related(
-        "presenter", "submitted_by"
-    )
+    # Proposed and declined items in one query (a non-facilitator sees only their own).
+    submitted = AgendaItem.objects.filter(
+        meeting=meeting, status__in=[ItemStatus.PROPOSED, ItemStatus.DECLINED]
+    ).select_related("presenter", "submitted_by")
     if not facilitating:
-        proposed = proposed.filter(submitted_by=request.user)
+        submitted = submitted.filter(submitted_by=request.user)
+    submitted = list(submitted)
     context = {
         "taskforce": taskforce,
         "meeting": meeting,
         "rows": rows,
         "totals": _totals(meeting, rows),
-        "proposed": proposed,
-        "declined": AgendaItem.objects.filter(meeting=meeting, status=ItemStatus.DECLINED).filter(
-            **({} if facilitating else {"submitted_by": request.user})
-        ),
+        "proposed": [item for item in submitted if item.status == ItemStatus.PROPOSED],
+        "declined": [item for item in submitted if item.status == ItemStatus.DECLINED],
         "call_state": meeting.call_state(),
         "can_facilitate": facilitating,
         "item_form": ItemForm(taskforce=taskforce, prefix="add") if facilitating else None,
         "decline_form": DeclineForm(),
         "circulations": meeting.circulations.select_related("circulated_by")[:5],
         "pending_changes": any(row["item"].changed_in_version > meeting.agenda_version for row in rows),
-        "minutes": Minutes.objects.filter(meeting=meeting).first(),
+        "minutes": getattr(meeting, "minutes", None),  # selected with the meeting (None when there are none)
         "action_items": meeting.action_items.select_related(
             "owner_person", "owner_membership__agency", "owner_subcommittee", "agenda_item"
         ),
-        "invitee_count": len(services.invitees(meeting)),
+        "invitee_count": services.invitee_count(meeting),
     }
     return render(request, "meetings/detail.html", context)
 
@@ -729,14 +733,15 @@ def minutes(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     meeting = _meeting(request, taskforce, pk)
     facilitating = access.can_facilitate(request.user, meeting)
-    record = Minutes.objects.filter(meeting=meeting).first()
+    record = Minutes.objects.filter(meeting=meeting).select_related("approved_by", "approved_at_meeting").first()
     if record is None:
         return render(
             request,
             "meetings/minutes_none.html",
             {"taskforce": taskforce, "meeting": meeting, "can_facilitate": facilitating},
         )
-    restricted = access.can_see_restricted_minutes(request.user, meeting)
+    record.meeting = meeting  # already loaded, with its task force, facilitator and note taker
+    restricted = access.can_see_restricted_minutes(request.user, meeting, facilitating=facilitating)
     edition = services.RESTRICTED if restricted and request.GET.get("edition") == "restricted" else services.GENERAL
     can_comment = record.status == MinutesStatus.CIRCULATED and (
         record.comments_until is None or timezone.now() <= record.comments_until

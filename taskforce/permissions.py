@@ -166,6 +166,28 @@ def perms_on(user: Any, obj: models.Model) -> set[str]:
     return _object_perms(user, obj)
 
 
+def perms_on_each(user: Any, objs: list[models.Model]) -> dict[Any, set[str]]:
+    """`perms_on` for several objects of one model, as {pk: codenames}, in one query (a list's rows)."""
+    objs = [obj for obj in objs if obj is not None]
+    result: dict[Any, set[str]] = {obj.pk: set() for obj in objs}
+    if not objs or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return result
+    if _superuser_sees(user, objs[0]._meta.label_lower):
+        return {obj.pk: perms_on(user, obj) for obj in objs}
+    user_model, group_model = get_user_obj_perms_model(objs[0]), get_group_obj_perms_model(objs[0])
+    if user_model.objects.is_generic() or group_model.objects.is_generic():
+        return {obj.pk: _object_perms(user, obj) for obj in objs}
+    pks = list(result)
+    own = user_model.objects.filter(content_object_id__in=pks, user=user)
+    grouped = group_model.objects.filter(content_object_id__in=pks, group__user=user)
+    rows = own.values_list("content_object_id", "permission__codename").union(
+        grouped.values_list("content_object_id", "permission__codename")
+    )
+    for pk, codename in rows:
+        result[pk].add(codename)
+    return result
+
+
 # --- grants: called from services only -------------------------------------------------
 
 

@@ -1,0 +1,96 @@
+"""The agenda's case-review items are loaded together (cases.review.prepare_items): the same answers as one by
+one, for every person, in a number of queries that does not grow with the number of case-review items."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import review, services
+from meetings import services as meetings
+from taskforce import agenda
+from tests.cases.world import make_case
+
+
+@pytest.fixture
+def meeting(cast):
+    return meetings.meeting_create(
+        taskforce=cast.taskforce,
+        actor=cast.facilitator,
+        title="Harbor case review",
+        day=timezone.localdate() + timedelta(days=7),
+        start_time=time(10),
+        end_time=time(11),
+        time_zone="America/New_York",
+        facilitator=cast.facilitator,
+    )
+
+
+def propose(cast, case):
+    return agenda.propose(
+        agenda.Proposal(
+            taskforce=cast.taskforce, title="Case review", description="", item_type="case_review",
+            actor=cast.liaison_a, source=case, restricted=True,
+        )
+    )  # fmt: skip
+
+
+def _case(cast, number):
+    return make_case(
+        cast, number=number, lead=cast.agency_a, actor=cast.liaison_a, label=f"Label {number}",
+        confidentiality="restricted",
+    )  # fmt: skip
+
+
+def _request(user):
+    request = RequestFactory().get("/")
+    request.user = user
+    return request
+
+
+def test_prepared_items_answer_as_the_one_by_one_path(cast, meeting):
+    cases = [_case(cast, f"SO-{n}") for n in range(3)]
+    items = [propose(cast, case) for case in cases]
+    services.review_save(
+        case=cases[1], actor=cast.liaison_a, held_on=timezone.localdate(), participants=[cast.liaison_a],
+        discussion="Discussed at the table", service_needs="", recommendations=[], agenda_item=items[1],
+    )  # fmt: skip
+    meetings.attendance_roster_ensure(meeting=meeting)
+    for person in (cast.liaison_a, cast.facilitator, cast.member_b, cast.coordinator, cast.admin):
+        plain = [meetings.agenda_items(meeting) for _ in range(2)]
+        fresh, prepared = [[i for i in batch if i.pk in {x.pk for x in items}] for batch in plain]
+        review.prepare_items(_request(person), prepared)
+        for one, batched in zip(fresh, prepared, strict=True):
+            assert review.may_review(person, one) == review.may_review(person, batched)
+            assert review.render_item(_request(person), one) == review.render_item(_request(person), batched)
+        if person == cast.liaison_a:
+            assert "Discussed at the table" in review.render_item(_request(person), prepared[1])
+        # Loaded for one person, never used for another.
+        assert review._prepared(prepared[0], cast.member_b if person != cast.member_b else cast.liaison_a) is None
+
+
+def _agenda_queries(client, meeting, cast) -> int:
+    url = reverse("meetings:detail", kwargs={"slug": cast.taskforce.slug, "pk": meeting.pk})
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_agenda_costs_the_same_with_more_case_review_items(cast, meeting, client_for):
+    propose(cast, _case(cast, "SO-1"))
+    meetings.attendance_roster_ensure(meeting=meeting)
+    client = client_for(cast.liaison_a)
+    one = _agenda_queries(client, meeting, cast)
+    for n in range(2, 5):
+        propose(cast, _case(cast, f"SO-{n}"))
+    # Each case shown in full is still an audited read (one INSERT each); everything else stays flat.
+    assert _agenda_queries(client, meeting, cast) <= one + 3
+    restricted_viewer = client_for(cast.member_b)
+    assert _agenda_queries(restricted_viewer, meeting, cast) == _agenda_queries(restricted_viewer, meeting, cast)
