@@ -71,9 +71,14 @@ def current_mou(taskforce: TaskForce) -> Mou | None:
     )
 
 
+def _matrix(mou: Mou) -> list[selectors.PartyRow]:
+    """selectors.status_matrix(mou), read once per dashboard (coverage and its trend share it)."""
+    return health.shared(("mous.matrix", mou.pk), lambda: selectors.status_matrix(mou))
+
+
 def agency_states(taskforce: TaskForce, mou: Mou | None) -> list[tuple[Membership, str, SignatureRequest | None]]:
     """Each active member agency with its bucket on `mou`, and its signature if it signed. Four queries."""
-    rows = {row.party.membership_id: row for row in (selectors.status_matrix(mou) if mou else [])}
+    rows = {row.party.membership_id: row for row in (_matrix(mou) if mou else [])}
     result = []
     for membership in members_health.active_memberships(taskforce):  # by agency name
         row = rows.get(membership.pk)
@@ -142,14 +147,14 @@ def coverage_measure(taskforce: TaskForce, today: date, mou: Mou | None) -> heal
 
 
 def _signatures(mou: Mou) -> list[tuple[int, date]]:
-    """(party, local day signed) of the signers of the current version: one query for the whole trend."""
-    version_id = mou.signing_version_id or mou.executed_version_id
-    if version_id is None:
-        return []
-    rows = SignatureRequest.objects.filter(
-        version_id=version_id, role=RecipientRole.SIGNER, status=RequestStatus.SIGNED, acted_at__isnull=False
-    ).values_list("party_id", "acted_at")
-    return [(party, timezone.localtime(acted_at).date()) for party, acted_at in rows]
+    """(party, local day signed) of the signers of the current version, from the status matrix's steps (which
+    are the current version's requests only): no query of its own on the dashboard."""
+    return [
+        (step.party_id, timezone.localtime(step.acted_at).date())
+        for row in _matrix(mou)
+        for step in row.steps
+        if step.role == RecipientRole.SIGNER and step.status == RequestStatus.SIGNED and step.acted_at is not None
+    ]
 
 
 def expiry_measure(taskforce: TaskForce, today: date, mous: list[Mou] | None = None) -> health.Measure:
