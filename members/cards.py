@@ -7,29 +7,44 @@ from django.http import HttpRequest
 from members import selectors
 from members.models import Membership, MembershipStatus
 from taskforce import permissions
-from taskforce.dashboard import Card
+from taskforce.dashboard import Card, taskforce_perms
 from taskforce.models import TaskForce
 
 
 def member_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     user = request.user
     cards: list[Card] = []
-    if permissions.has_perm(user, "taskforce.manage_members", taskforce):
-        rows = selectors.sector_coverage(taskforce)
+    own = None
+    if "manage_members" in taskforce_perms(request, taskforce):  # permissions.perms_on, once per request
+        # Every membership once (with its agency): the coverage, the counts, the incomplete profiles and the
+        # person's own agency all come from this one list, as selectors.membership_counts and
+        # incomplete_profiles would read them.
+        memberships = list(Membership.objects.filter(taskforce=taskforce).select_related("agency"))
+        rows = selectors.sector_coverage(taskforce, memberships)
+        counts = {
+            "active": sum(1 for m in memberships if m.status == MembershipStatus.ACTIVE),
+            "invited": sum(1 for m in memberships if m.status == MembershipStatus.INVITED),
+            "withdrawn": sum(1 for m in memberships if m.status == MembershipStatus.WITHDRAWN),
+        }
         cards.append(
             Card(
                 "members/cards/coordinator.html",
                 {
-                    "counts": selectors.membership_counts(taskforce),
+                    "counts": counts,
                     "coverage": selectors.coverage_counts(rows),
                     "gaps": [row for row in rows if row.state != "covered"],
                     "invitations": list(selectors.open_invitations(taskforce)[:8]),
-                    "incomplete": selectors.incomplete_profiles(taskforce),
+                    "incomplete": [
+                        m for m in memberships if m.status == MembershipStatus.ACTIVE and not m.profile_complete
+                    ],
                 },
                 order=10,
             )
         )
-    own = Membership.objects.filter(taskforce=taskforce, agency_id=user.agency_id).select_related("agency").first()
+        if user.agency_id is not None:
+            own = next((m for m in memberships if m.agency_id == user.agency_id), None)
+    else:
+        own = Membership.objects.filter(taskforce=taskforce, agency_id=user.agency_id).select_related("agency").first()
     if own is not None and own.status != MembershipStatus.WITHDRAWN:
         can_edit = permissions.has_perm(user, "members.change_membership", own)
         cards.append(Card("members/cards/my_agency.html", {"membership": own, "can_edit": can_edit}, order=20))

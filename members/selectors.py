@@ -89,9 +89,12 @@ class SectorRow:
         return "missing"
 
 
-def sector_coverage(taskforce: TaskForce) -> list[SectorRow]:
+def sector_coverage(taskforce: TaskForce, memberships: list[Membership] | None = None) -> list[SectorRow]:
+    """Rows by sector; `memberships` (all of the task force's, with their agency) when the caller has them."""
+    if memberships is None:
+        memberships = Membership.objects.filter(taskforce=taskforce).select_related("agency")
     rows = {value: SectorRow(value, label) for value, label in Sector.choices}
-    for membership in Membership.objects.filter(taskforce=taskforce).select_related("agency"):
+    for membership in memberships:
         rows[membership.agency.sector].memberships.append(membership)
     return list(rows.values())
 

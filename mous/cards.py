@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from mous import selectors
 from mous.models import LetterOfUnderstanding, LouStatus, Mou, MouStatus
 from taskforce import permissions
-from taskforce.dashboard import Card
+from taskforce.dashboard import Card, taskforce_perms
 from taskforce.models import TaskForce
 
 
@@ -27,16 +27,12 @@ def mou_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     )
     if steps or letters:
         cards.append(Card("mous/cards/to_act.html", {"steps": steps, "letters": letters}, order=5))
-    if permissions.has_perm(user, "taskforce.manage_members", taskforce):
-        signing = permissions.visible_to(
-            user, "mous.manage_mou", Mou.objects.filter(taskforce=taskforce, status=MouStatus.SIGNING)
+    if "manage_members" in taskforce_perms(request, taskforce):  # permissions.perms_on, once per request
+        signing = list(
+            permissions.visible_to(
+                user, "mous.manage_mou", Mou.objects.filter(taskforce=taskforce, status=MouStatus.SIGNING)
+            ).annotate(v=F("signing_version__number"))
         )
-        if signing.exists():
-            cards.append(
-                Card(
-                    "mous/cards/signing.html",
-                    {"mous": list(signing.annotate(v=F("signing_version__number")))},
-                    order=15,
-                )
-            )
+        if signing:
+            cards.append(Card("mous/cards/signing.html", {"mous": signing}, order=15))
     return cards
