@@ -88,21 +88,21 @@ def _prepare_rosters(items: list[Any], loaded: dict[int, dict[str, Any]]) -> Non
         .select_related("person")
         .order_by("organization", "name")
     )
-    people = {row.person_id for row in attendance if row.person_id}
+    meeting_ids = {item.meeting_id for item in with_meeting}
+    # The attendees as a subquery, not a list: the same one query whether or not the roster is filled yet.
+    people = Attendance.objects.filter(meeting_id__in=meeting_ids, person__isnull=False).values("person_id")
     case_ids = {loaded[item.pk]["case"].pk for item in with_meeting}
-    eligible: set[tuple[int, int]] = set()
-    if people:
-        # As selectors.people_with: active people holding the permission by name or through a group.
-        direct = CaseUserObjectPermission.objects.filter(
-            content_object_id__in=case_ids, permission__codename="view_case_full", user__in=people, user__is_active=True
-        ).values_list("content_object_id", "user_id")
-        grouped = CaseGroupObjectPermission.objects.filter(
-            content_object_id__in=case_ids,
-            permission__codename="view_case_full",
-            group__user__in=people,
-            group__user__is_active=True,
-        ).values_list("content_object_id", "group__user")
-        eligible = set(direct.union(grouped))
+    # As selectors.people_with: active people holding the permission by name or through a group.
+    direct = CaseUserObjectPermission.objects.filter(
+        content_object_id__in=case_ids, permission__codename="view_case_full", user__in=people, user__is_active=True
+    ).values_list("content_object_id", "user_id")
+    grouped = CaseGroupObjectPermission.objects.filter(
+        content_object_id__in=case_ids,
+        permission__codename="view_case_full",
+        group__user__in=people,
+        group__user__is_active=True,
+    ).values_list("content_object_id", "group__user")
+    eligible = set(direct.union(grouped))
     for item in with_meeting:
         case_pk = loaded[item.pk]["case"].pk
         loaded[item.pk]["roster"] = [
