@@ -10,7 +10,7 @@ Screenshots of each step go to /tmp/cases-*.png, for looking at when something f
 from __future__ import annotations
 
 import tempfile
-from datetime import time, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from meetings import services as meetings
 from meetings.models import Meeting
 from taskforce.models import AuditEvent
 from tests.browser import label, signed_in_page
+from tests.cases.world import make_meeting
 from tests.cast import build_cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,16 +33,7 @@ NARRATIVE = "Recruited through a gaming chat; met the buyer at the Harbor Inn."
 
 def test_a_case_shared_under_a_release_is_reviewed_in_a_meeting(browser_settings, live_server, browser: Browser):
     cast = build_cast()
-    meeting = meetings.meeting_create(
-        taskforce=cast.taskforce,
-        actor=cast.facilitator,
-        title="Harbor case review",
-        day=timezone.localdate() + timedelta(days=7),
-        start_time=time(10),
-        end_time=time(11),
-        time_zone="America/New_York",
-        facilitator=cast.facilitator,
-    )
+    meeting = make_meeting(cast)
     base = live_server.url
     slug = cast.taskforce.slug
 

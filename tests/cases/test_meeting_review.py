@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import time, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -15,23 +15,13 @@ from pypdf import PdfReader
 from cases import review, services
 from meetings import services as meetings
 from meetings.models import Minutes
-from taskforce import agenda
 from taskforce.models import AuditEvent
-from tests.cases.world import make_case
+from tests.cases.world import make_case, make_meeting, propose_review
 
 
 @pytest.fixture
 def meeting(cast):
-    return meetings.meeting_create(
-        taskforce=cast.taskforce,
-        actor=cast.facilitator,
-        title="Harbor case review",
-        day=timezone.localdate() + timedelta(days=7),
-        start_time=time(10),
-        end_time=time(11),
-        time_zone="America/New_York",
-        facilitator=cast.facilitator,
-    )
+    return make_meeting(cast)
 
 
 @pytest.fixture
@@ -42,15 +32,6 @@ def sheriff_case(cast):
     )
 
 
-def propose(cast, case):
-    return agenda.propose(
-        agenda.Proposal(
-            taskforce=cast.taskforce, title="Case review", description="", item_type="case_review",
-            actor=cast.liaison_a, source=case, restricted=True,
-        )
-    )  # fmt: skip
-
-
 def rendered(user, item):
     request = RequestFactory().get("/")
     request.user = user
@@ -58,13 +39,13 @@ def rendered(user, item):
 
 
 def test_the_item_is_restricted_and_says_nothing_of_the_case(cast, meeting, sheriff_case):
-    item = propose(cast, sheriff_case)
+    item = propose_review(cast, sheriff_case)
     assert item.meeting == meeting and item.is_restricted
     assert "SO-77" not in item.title + item.description and "Wren" not in item.title + item.description
 
 
 def test_participants_see_the_cases_they_are_entitled_to_and_others_see_restricted(cast, meeting, sheriff_case):
-    item = propose(cast, sheriff_case)
+    item = propose_review(cast, sheriff_case)
     assert review.may_review(cast.liaison_a, item)
     assert "Wren" in rendered(cast.liaison_a, item)
     for person in (cast.facilitator, cast.member_b, cast.coordinator, cast.admin):
@@ -74,7 +55,7 @@ def test_participants_see_the_cases_they_are_entitled_to_and_others_see_restrict
 
 
 def test_the_roster_marks_who_may_take_part(cast, meeting, sheriff_case):
-    item = propose(cast, sheriff_case)
+    item = propose_review(cast, sheriff_case)
     meetings.attendance_roster_ensure(meeting=meeting)
     roster = {row.person: row.may_take_part for row in review.review_roster(sheriff_case, item) if row.person}
     assert roster[cast.liaison_a] is True
@@ -82,7 +63,7 @@ def test_the_roster_marks_who_may_take_part(cast, meeting, sheriff_case):
 
 
 def test_the_restricted_minutes_point_to_the_review_which_stays_in_the_case_file(cast, meeting, sheriff_case):
-    item = propose(cast, sheriff_case)
+    item = propose_review(cast, sheriff_case)
     record = services.review_save(
         case=sheriff_case, actor=cast.liaison_a, held_on=timezone.localdate(), participants=[cast.liaison_a],
         discussion="Recruiter identified; safety plan holds.", service_needs="", recommendations=[], agenda_item=item,
@@ -106,7 +87,7 @@ def test_the_restricted_minutes_point_to_the_review_which_stays_in_the_case_file
 
 def test_a_review_cannot_be_attached_to_another_cases_item(cast, meeting, sheriff_case):
     other = make_case(cast, number="SO-78", lead=cast.agency_a, actor=cast.liaison_a)
-    item = propose(cast, other)
+    item = propose_review(cast, other)
     with pytest.raises(ValueError):
         services.review_save(
             case=sheriff_case, actor=cast.liaison_a, held_on=timezone.localdate(), participants=[],
@@ -115,7 +96,7 @@ def test_a_review_cannot_be_attached_to_another_cases_item(cast, meeting, sherif
 
 
 def test_the_review_page_links_the_item_and_proposes_the_roster(cast, meeting, sheriff_case, client_for):
-    item = propose(cast, sheriff_case)
+    item = propose_review(cast, sheriff_case)
     meetings.attendance_roster_ensure(meeting=meeting)
     url = reverse("cases:review_new", kwargs={"slug": cast.taskforce.slug, "pk": sheriff_case.pk})
     client = client_for(cast.liaison_a)
@@ -140,7 +121,7 @@ def test_proposing_from_the_case_page(cast, meeting, sheriff_case, client_for):
 
 
 def test_recording_the_review_twice_opens_the_first_record(cast, meeting, sheriff_case, client_for):
-    item = propose(cast, sheriff_case)
+    item = propose_review(cast, sheriff_case)
     url = reverse("cases:review_new", kwargs={"slug": cast.taskforce.slug, "pk": sheriff_case.pk})
     client = client_for(cast.liaison_a)
     data = {"item": item.pk, "held_on": timezone.localdate().isoformat(), "discussion": "Seen."}
@@ -152,7 +133,7 @@ def test_recording_the_review_twice_opens_the_first_record(cast, meeting, sherif
 def test_the_restricted_minutes_carry_the_review_for_readers_with_full_access_only(cast, meeting, client_for):
     """Fred facilitates and is one of the lead agency's people; Alice coordinates but has no access."""
     case = make_case(cast, number="CAC-9", lead=cast.agency_b, actor=cast.liaison_b, label="Kestrel")
-    item = propose(cast, case)
+    item = propose_review(cast, case)
     record = services.review_save(
         case=case, actor=cast.liaison_b, held_on=timezone.localdate(), participants=[cast.liaison_b],
         discussion="Placement is stable; school re-enrolment next.", service_needs="Tutoring", recommendations=[],

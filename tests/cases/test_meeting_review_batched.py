@@ -3,8 +3,6 @@ one, for every person, in a number of queries that does not grow with the number
 
 from __future__ import annotations
 
-from datetime import time, timedelta
-
 import pytest
 from django.db import connection
 from django.test import RequestFactory
@@ -14,31 +12,12 @@ from django.utils import timezone
 
 from cases import review, services
 from meetings import services as meetings
-from taskforce import agenda
-from tests.cases.world import make_case
+from tests.cases.world import make_case, make_meeting, propose_review
 
 
 @pytest.fixture
 def meeting(cast):
-    return meetings.meeting_create(
-        taskforce=cast.taskforce,
-        actor=cast.facilitator,
-        title="Harbor case review",
-        day=timezone.localdate() + timedelta(days=7),
-        start_time=time(10),
-        end_time=time(11),
-        time_zone="America/New_York",
-        facilitator=cast.facilitator,
-    )
-
-
-def propose(cast, case):
-    return agenda.propose(
-        agenda.Proposal(
-            taskforce=cast.taskforce, title="Case review", description="", item_type="case_review",
-            actor=cast.liaison_a, source=case, restricted=True,
-        )
-    )  # fmt: skip
+    return make_meeting(cast)
 
 
 def _case(cast, number):
@@ -56,7 +35,7 @@ def _request(user):
 
 def test_prepared_items_answer_as_the_one_by_one_path(cast, meeting):
     cases = [_case(cast, f"SO-{n}") for n in range(3)]
-    items = [propose(cast, case) for case in cases]
+    items = [propose_review(cast, case) for case in cases]
     services.review_save(
         case=cases[1], actor=cast.liaison_a, held_on=timezone.localdate(), participants=[cast.liaison_a],
         discussion="Discussed at the table", service_needs="", recommendations=[], agenda_item=items[1],
@@ -84,12 +63,12 @@ def _agenda_queries(client, meeting, cast) -> int:
 
 
 def test_the_agenda_costs_the_same_with_more_case_review_items(cast, meeting, client_for):
-    propose(cast, _case(cast, "SO-1"))
+    propose_review(cast, _case(cast, "SO-1"))
     meetings.attendance_roster_ensure(meeting=meeting)
     client = client_for(cast.liaison_a)
     one = _agenda_queries(client, meeting, cast)
     for n in range(2, 5):
-        propose(cast, _case(cast, f"SO-{n}"))
+        propose_review(cast, _case(cast, f"SO-{n}"))
     # Each case shown in full is still an audited read (one INSERT each); everything else stays flat.
     assert _agenda_queries(client, meeting, cast) <= one + 3
     restricted_viewer = client_for(cast.member_b)

@@ -10,12 +10,15 @@ only. Mia and Fred work at the CAC and contribute. Ada (site admin) and Oscar (o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.utils import timezone
 
 from cases import services
 from cases.models import AccessRequest, Case, CaseGrant, CaseReview, FollowUp, Level, Release
+from meetings import services as meetings
+from meetings.models import AgendaItem, Meeting
+from taskforce import agenda
 from tests.cast import Cast
 
 
@@ -96,3 +99,27 @@ def build_world(cast: Cast) -> World:
         case=case, actor=cast.coordinator, level=Level.FULL, justification="Placement decision next week"
     )
     return World(case, release, grant, review, follow_up, access_request)
+
+
+def make_meeting(cast: Cast, title: str = "Harbor case review") -> Meeting:
+    """A Harbor meeting a week out, run by Fred: where case-review items land."""
+    return meetings.meeting_create(
+        taskforce=cast.taskforce,
+        actor=cast.facilitator,
+        title=title,
+        day=timezone.localdate() + timedelta(days=7),
+        start_time=time(10),
+        end_time=time(11),
+        time_zone="America/New_York",
+        facilitator=cast.facilitator,
+    )
+
+
+def propose_review(cast: Cast, case: Case, *, actor=None) -> AgendaItem:
+    """A restricted case-review item for `case`, proposed by `actor` (Larry unless said)."""
+    return agenda.propose(
+        agenda.Proposal(
+            taskforce=cast.taskforce, title="Case review", description="", item_type="case_review",
+            actor=actor or cast.liaison_a, source=case, restricted=True,
+        )
+    )  # fmt: skip

@@ -8,7 +8,7 @@ mail server would receive, parsed back with the standard library.
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
 
@@ -20,9 +20,9 @@ from cases import services as cases
 from cases.models import AccessRequest, Case, CaseAgency, CaseGrant, CaseReview, FollowUp, Level, Release
 from meetings import services as meetings
 from members import services as members
-from taskforce import agenda, notifications
+from taskforce import notifications
 from taskforce.models import Notification
-from tests.cases.world import build_world, make_case
+from tests.cases.world import build_world, make_case, make_meeting, propose_review
 from tests.cast import Cast
 from tests.security.test_xss import flood, free_text_columns, page_targets, value
 
@@ -141,27 +141,8 @@ def test_no_case_text_reaches_any_email(cast: Cast):
     """Access requested and decided (both ways), follow-ups due, the case on a circulated agenda and in
     circulated minutes: the emails name the case by its number and link to it, nothing more."""
     world = build_world(cast)
-    meeting = meetings.meeting_create(
-        taskforce=cast.taskforce,
-        actor=cast.facilitator,
-        title="Harbor case review",
-        day=timezone.localdate() + timedelta(days=7),
-        start_time=time(10),
-        end_time=time(11),
-        time_zone="America/New_York",
-        facilitator=cast.facilitator,
-    )
-    item = agenda.propose(
-        agenda.Proposal(
-            taskforce=cast.taskforce,
-            title="Case review",
-            description="",
-            item_type="case_review",
-            actor=cast.liaison_b,
-            source=world.case,
-            restricted=True,
-        )
-    )
+    meeting = make_meeting(cast)
+    item = propose_review(cast, world.case, actor=cast.liaison_b)
     review = cases.review_save(
         case=world.case,
         actor=cast.liaison_b,
@@ -211,16 +192,7 @@ def test_a_calendar_file_keeps_user_text_inside_its_properties(cast: Cast, clien
     """The same line-break trick against the .ics download: a title cannot start a property of its own."""
     from django.urls import reverse
 
-    meeting = meetings.meeting_create(
-        taskforce=cast.taskforce,
-        actor=cast.facilitator,
-        title="Monthly\r\nATTENDEE:mailto:bcc@evil.example\nX-Injected: yes",
-        day=timezone.localdate() + timedelta(days=7),
-        start_time=time(10),
-        end_time=time(11),
-        time_zone="America/New_York",
-        facilitator=cast.facilitator,
-    )
+    meeting = make_meeting(cast, "Monthly\r\nATTENDEE:mailto:bcc@evil.example\nX-Injected: yes")
     Meeting = type(meeting)
     Meeting.objects.filter(pk=meeting.pk).update(location="Room 1\rORGANIZER:mailto:x@evil.example")
     response = client_for(cast.coordinator).get(reverse("meetings:ics", args=[cast.taskforce.slug, meeting.pk]))
