@@ -181,7 +181,11 @@ def _render_in_child(html: str, base_url: str, prefixes: list[str]) -> tuple[byt
         try:
             os.close(read_end)
             _limit_memory(memory)
+            out_of_memory = _MemoryErrorLogged()
+            logging.getLogger("weasyprint").addHandler(out_of_memory)
             result: object = _write_pdf(html, base_url, prefixes)
+            if out_of_memory.seen:
+                result = MemoryError()
         except (MemoryError, RecursionError):
             result = MemoryError()
         except BaseException as error:  # noqa: BLE001 - reported to the parent, which re-raises
@@ -228,6 +232,25 @@ def _render_in_child(html: str, base_url: str, prefixes: list[str]) -> tuple[byt
     if isinstance(result, BaseException):
         raise result
     return result
+
+
+class _MemoryErrorLogged(logging.Handler):
+    """Notices WeasyPrint logging a MemoryError away: it turns a failed image load (MemoryError included)
+    into a log line and a missing image. In the child that means the memory ceiling was hit, and the
+    document is refused rather than printed without the image."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for arg in record.args if isinstance(record.args, tuple) else ():
+            error = arg if isinstance(arg, BaseException) else None
+            while error is not None:
+                if isinstance(error, MemoryError):
+                    self.seen = True
+                    return
+                error = error.__cause__ or error.__context__
 
 
 def _limit_memory(extra_bytes: int) -> None:
