@@ -188,6 +188,18 @@ def count(model: type[models.Model], **filters) -> int:
     return model.objects.filter(**filters).count()
 
 
+def larry_signs(req, cast, agreement) -> None:
+    """Larry signs his agency's step of the version out for signature, as the signing page would."""
+    services.request_sign(
+        req=req,
+        actor=cast.liaison_a,
+        typed_name="Larry Liaison",
+        typed_title="Sheriff",
+        attest=True,
+        document_sha256=agreement.signing_version.sha256,
+    )
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("slow_audit")
@@ -195,14 +207,7 @@ def test_two_simultaneous_signatures_for_one_party_take_effect_once(cast, signin
     req = step_for(signing, cast.liaison_a)
 
     def sign() -> None:
-        services.request_sign(
-            req=req,
-            actor=cast.liaison_a,
-            typed_name="Larry Liaison",
-            typed_title="Sheriff",
-            attest=True,
-            document_sha256=signing.signing_version.sha256,
-        )
+        larry_signs(req, cast, signing)
 
     assert race(sign, sign, refusals=(services.MouError,)) == ["done", "refused"]
     assert count(SignatureRequest, party__membership=cast.agency_a, status=RequestStatus.SIGNED) == 1
@@ -227,14 +232,7 @@ def test_a_signature_racing_a_new_version_either_lands_on_the_old_version_and_is
     )
 
     def sign() -> None:
-        services.request_sign(
-            req=req,
-            actor=cast.liaison_a,
-            typed_name="Larry Liaison",
-            typed_title="Sheriff",
-            attest=True,
-            document_sha256=signing.signing_version.sha256,
-        )
+        larry_signs(req, cast, signing)
 
     def circulate() -> None:
         services.version_circulate(mou=signing, actor=cast.coordinator)
