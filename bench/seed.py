@@ -56,10 +56,10 @@ SIZES: dict[str, Size] = {
     "U": Size(1, 30, 80, 600, 600, 60, 1_200, 12, 240, 2, 8, 300),
     # The issue's sizes: S one task force, L a statewide deployment.
     "S": Size(1, 40, 300, 1_000, 1_000, 10, 5_000, 50, 1_000, 3, 13, 2_500),
-    "L": Size(60, 2_000, 20_000, 200_000, 20_000, 2_000, 1_000_000, 5_000, 100_000, 3_000, 13, 500_000),
+    "L": Size(60, 2_000, 20_000, 200_000, 20_000, 2_000, 1_000_000, 5_000, 100_000, 3_000, 14, 500_000),
 }
 
-SEED_VERSION = "1"  # bump when the seeder's output changes, so --reuse re-seeds
+SEED_VERSION = "2"  # bump when the seeder's output changes, so --reuse re-seeds
 BULK_MEETING_TITLE = "Bench meeting"
 
 
@@ -536,7 +536,24 @@ class Volume:
         return len(meetings) + len(invited) + len(items) + len(grants)
 
     def mous_step(self) -> int:
-        from mous.models import Mou, MouGroupObjectPermission, MouParty
+        """MOUs out for signature: a frozen version, each party's signatory asked, most already signed.
+
+        A deployment's agreements are mostly signed ones (about 40,000 signatures at L), so the signature
+        table is as large as the issue's statewide size says, not a handful of drafts.
+        """
+        from members.models import Membership
+        from mous.models import (
+            Mou,
+            MouGroupObjectPermission,
+            MouParty,
+            MouStatus,
+            MouVersion,
+            RecipientRole,
+            RequestStatus,
+            SignatureRequest,
+            canonical_text,
+            sha256_hex,
+        )
         from mous.services import COORDINATOR_PERMS, LIAISON_PERMS, PARTY_PERMS
 
         existing = Mou.objects.count()
@@ -544,24 +561,64 @@ class Volume:
         if not missing:
             return 0
         perms = perm_ids(Mou)
-        ids = iter(next_ids(Mou, missing))
+        signatories = dict(
+            Membership.objects.filter(taskforce__in=self.taskforces, signatory__isnull=False).values_list(
+                "pk", "signatory_id"
+            )
+        )
+        mou_ids = iter(next_ids(Mou, missing))
+        version_ids = iter(next_ids(MouVersion, missing))
+        party_ids = iter(next_ids(MouParty, missing * self.size.parties_per_mou))
         mous: list[tuple] = []
+        versions: list[tuple] = []
         parties: list[tuple] = []
+        requests: list[tuple] = []
         rows: list[tuple] = []
         for n in range(missing):
             tf = self.taskforces[n % len(self.taskforces)]
-            mou_id = next(ids)
-            mous.append((mou_id, tf.pk, f"Bench agreement {mou_id}", "draft", 14, self.now))
+            mou_id, version_id = next(mou_ids), next(version_ids)
+            title = f"Bench agreement {mou_id}"
+            text = canonical_text(title, [(1, "Purpose", "Coordinate the response to exploited children.")])
+            digest = sha256_hex(text)
+            mous.append((mou_id, tf.pk, title, MouStatus.SIGNING, 14, self.now))
+            versions.append((version_id, mou_id, 1, title, text, digest, self.now))
             rows.extend((mou_id, tf.coordinators_id, perms[p.split(".")[1]]) for p in COORDINATOR_PERMS)
             members = self.memberships[tf.pk]
             for m in self.rng.sample(members, k=min(len(members), self.size.parties_per_mou)):
-                parties.append((mou_id, m[0], False))
+                party_id = next(party_ids)
+                parties.append((party_id, mou_id, m[0], False))
                 rows.extend((mou_id, m[2], perms[p.split(".")[1]]) for p in PARTY_PERMS)
                 rows.extend((mou_id, m[3], perms[p.split(".")[1]]) for p in LIAISON_PERMS)
+                signatory = signatories.get(m[0])
+                if signatory is None:
+                    continue
+                signed = self.rng.random() < 0.97
+                acted = self.now - timedelta(days=self.rng.randint(1, 300)) if signed else None
+                requests.append((
+                    version_id, party_id, signatory, RecipientRole.SIGNER, 1,
+                    RequestStatus.SIGNED if signed else RequestStatus.SENT, self.now - timedelta(days=301),
+                    acted, "Bench Signatory" if signed else "", signed, digest if signed else "",
+                ))  # fmt: skip
         copy_rows(Mou, ["id", "taskforce", "title", "status", "reminder_delay_days", "created_at"], mous)
-        copy_rows(MouParty, ["mou", "membership", "signing_in_order"], parties)
+        copy_rows(MouVersion, ["id", "mou", "number", "title", "canonical_text", "sha256", "created_at"], versions)
+        # The two tables point at each other: the MOU learns its signing version once that row exists.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE mous_mou m SET signing_version_id = v.id FROM mous_mouversion v"
+                " WHERE v.mou_id = m.id AND v.id = ANY(%s)",
+                [[v[0] for v in versions]],
+            )
+        copy_rows(MouParty, ["id", "mou", "membership", "signing_in_order"], parties)
+        copy_rows(
+            SignatureRequest,
+            [
+                "version", "party", "user", "role", "order", "status", "sent_at", "acted_at", "typed_name",
+                "attested", "document_sha256",
+            ],
+            requests,
+        )  # fmt: skip
         copy_rows(MouGroupObjectPermission, ["content_object", "group", "permission"], rows)
-        return len(mous) + len(parties) + len(rows)
+        return len(mous) + len(versions) + len(parties) + len(requests) + len(rows)
 
     def notifications_step(self) -> int:
         """History: notifications already sent (or cancelled), as a deployment accumulates them."""
@@ -660,7 +717,7 @@ def seed_volume(size_name: str) -> Timings:
     volume.load_principals()
     timings.run("cases, grants, guardian rows (COPY)", volume.cases_step)
     timings.run("meetings, agenda items (COPY)", volume.meetings_step)
-    timings.run("MOUs, parties (COPY)", volume.mous_step)
+    timings.run("MOUs, parties, signatures (COPY)", volume.mous_step)
     timings.run("notifications (COPY)", volume.notifications_step)
     timings.run("measured meeting agenda (services)", typical_agenda)
     timings.run("second factor for measured users", measured_users_second_factor)
