@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from members import selectors
 from members.models import Membership, MembershipStatus
 from taskforce import permissions
-from taskforce.dashboard import Card, taskforce_perms
+from taskforce.dashboard import Card
 from taskforce.models import TaskForce
 
 
@@ -15,7 +15,7 @@ def member_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     user = request.user
     cards: list[Card] = []
     own = None
-    if "manage_members" in taskforce_perms(request, taskforce):  # permissions.perms_on, once per request
+    if "manage_members" in permissions.request_perms(request, taskforce):  # asked once per request
         # Every membership once (with its agency): the coverage, the counts, the incomplete profiles and the
         # person's own agency all come from this one list, as selectors.membership_counts and
         # incomplete_profiles would read them.

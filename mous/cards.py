@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from mous import selectors
 from mous.models import LetterOfUnderstanding, LouStatus, Mou, MouStatus
 from taskforce import permissions
-from taskforce.dashboard import Card, taskforce_perms
+from taskforce.dashboard import Card
 from taskforce.models import TaskForce
 
 
@@ -27,7 +27,7 @@ def mou_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     )
     if steps or letters:
         cards.append(Card("mous/cards/to_act.html", {"steps": steps, "letters": letters}, order=5))
-    if "manage_members" in taskforce_perms(request, taskforce):  # permissions.perms_on, once per request
+    if "manage_members" in permissions.request_perms(request, taskforce):  # asked once per request
         signing = list(
             permissions.visible_to(
                 user, "mous.manage_mou", Mou.objects.filter(taskforce=taskforce, status=MouStatus.SIGNING)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from taskforce import dashboard, permissions
+from taskforce import permissions
 from taskforce.models import TaskForce
 
 
@@ -19,7 +19,6 @@ def navigation(request: HttpRequest) -> dict:
     current = next((tf for tf in taskforces if tf.slug == slug), None)
     nav = {"nav_taskforces": taskforces, "current_taskforce": current}
     if current is not None:
-        # permissions.has_perm's answer, through the request's memo: a page that already asked (the dashboard's
-        # cards) costs no second query.
-        nav["nav_can_manage"] = "manage_members" in dashboard.taskforce_perms(request, current)
+        # Through the request's memo: the view (taskforce_for) or the dashboard's cards already asked.
+        nav["nav_can_manage"] = "manage_members" in permissions.request_perms(request, current)
     return nav

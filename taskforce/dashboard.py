@@ -12,7 +12,6 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from taskforce import permissions
 from taskforce.models import TaskForce
 
 
@@ -36,16 +35,3 @@ def register(provider: Provider) -> Provider:
 def cards_for(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     cards = [card for provider in _providers for card in provider(request, taskforce)]
     return sorted(cards, key=lambda card: card.order)
-
-
-def taskforce_perms(request: HttpRequest, taskforce: TaskForce) -> set[str]:
-    """The person's codenames on the task force (permissions.perms_on), read once per dashboard request.
-
-    Several providers ask whether the person manages members; each asking would cost the same query again.
-    Kept on the request only (never across requests), keyed by person and task force.
-    """
-    memo = request.__dict__.setdefault("_dashboard_taskforce_perms", {})
-    key = (getattr(request.user, "pk", None), taskforce.pk)
-    if key not in memo:
-        memo[key] = permissions.perms_on(request.user, taskforce)
-    return memo[key]

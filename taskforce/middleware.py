@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from taskforce import audit
+from taskforce import audit, permissions
 from taskforce.auth import (
     LOGOUT_AUDITED_ATTR,
     SESSION_LAST_SEEN,
@@ -244,10 +244,8 @@ class TaskForceTimeZoneMiddleware:
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
     ) -> None:
-        from taskforce.models import TaskForce
-
-        slug = view_kwargs.get("slug")
-        zone = TaskForce.objects.filter(slug=slug).values_list("time_zone", flat=True).first() if slug else None
-        if zone:
-            timezone.activate(zone)
+        # The whole row, once per request (permissions.url_taskforce): the view's taskforce_for reuses it.
+        taskforce = permissions.url_taskforce(request, view_kwargs.get("slug"))
+        if taskforce is not None and taskforce.time_zone:
+            timezone.activate(taskforce.time_zone)
         return None

@@ -222,11 +222,57 @@ def require_site_admin(request: HttpRequest) -> None:
         deny(request, None, "site_admin")
 
 
-def taskforce_for(request: HttpRequest, slug: str, perm: str = "taskforce.view_taskforce"):
-    """The task force named in the URL, through the same 404/403 rules as every guarded object."""
+# --- the task force named in the URL: read once per request ---------------------------------------------
+# Every page under tf/<slug>/ needs the task force three times before its own work: the time-zone middleware
+# (its zone), the view (taskforce_for) and the navigation (the switcher, and whether to show the managers'
+# links). Each used to read it again; these two memos make it one read of the row and one of the person's
+# permissions on it. Both live on the request object only, so nothing outlives the request or crosses people.
+
+
+def url_taskforce(request: HttpRequest, slug: str | None = None):
+    """The TaskForce with `slug` (default: the URL's), or None; read once per request. No permission implied:
+    callers that show anything from it must check (taskforce_for does)."""
     from taskforce.models import TaskForce
 
-    return get_for_user(request.user, perm, TaskForce.objects.all(), request=request, slug=slug)
+    if slug is None:
+        match = getattr(request, "resolver_match", None)
+        slug = match.kwargs.get("slug") if match else None
+    if not slug:
+        return None
+    memo = request.__dict__.setdefault("_taskforce_by_slug", {})
+    if slug not in memo:
+        memo[slug] = TaskForce.objects.filter(slug=slug).first()
+    return memo[slug]
+
+
+def request_perms(request: HttpRequest, obj: models.Model) -> set[str]:
+    """`perms_on(request.user, obj)`, asked once per request (the view, the dashboard cards and the navigation
+    all ask about the same task force). A view that changes the person's own grants must not rely on it after.
+    """
+    memo = request.__dict__.setdefault("_perms_on", {})
+    key = (getattr(request.user, "pk", None), obj._meta.label_lower, obj.pk)
+    if key not in memo:
+        memo[key] = perms_on(request.user, obj)
+    return memo[key]
+
+
+def taskforce_for(request: HttpRequest, slug: str, perm: str = "taskforce.view_taskforce"):
+    """The task force named in the URL, through the same 404/403 rules as every guarded object.
+
+    get_for_user's rules on the request's memos: visible means holding view_taskforce on it (a site admin holds
+    every task-force permission, see perms_on), else a 404 audited as get_for_user audits it; visible without
+    `perm` is an audited 403.
+    """
+    from taskforce.models import TaskForce
+
+    taskforce = url_taskforce(request, slug)
+    codenames = request_perms(request, taskforce) if taskforce is not None else set()
+    if "view_taskforce" not in codenames:
+        _audit_denial(request, TaskForce.objects.all(), {"slug": slug}, "access.not_found")
+        raise Http404
+    if perm.split(".", 1)[-1] not in codenames:
+        deny(request, taskforce, perm)
+    return taskforce
 
 
 # --- MOU signing authority ---------------------------------------------------------------------------
