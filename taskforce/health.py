@@ -68,10 +68,11 @@ import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from django.utils import timezone
+from django.core.cache import cache
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
@@ -179,6 +180,42 @@ def measures_for(taskforce: TaskForce, today: date) -> list[Measure]:
         return _measures_for(taskforce, today)
     finally:
         _shared.reset(token)
+
+
+# The dashboard's figures are read from the cache for up to an hour. Computing them reads every app's records
+# (about 25 queries, some over all of the task force's meetings, action items and trainings), and that cost
+# grows with the records; the figures are monthly and quarterly trends that an hour changes little.
+DASHBOARD_CACHE_SECONDS = 3600
+
+
+def dashboard_measures(taskforce: TaskForce, today: date) -> tuple[list[Measure], datetime]:
+    """measures_for() as the health dashboard shows it: computed at most once an hour per task force, and when.
+
+    Safe to share between viewers: measures_for() takes no person, the figures are the task force's aggregates,
+    and the view lets only the people who manage the task force (taskforce.manage_members) reach this. The key
+    names the task force by pk and creation time (a database rebuilt under the same Redis reuses pks), the
+    local day, the language (values and summaries are formatted in it) and the hour. The period reports and
+    record_snapshots() call measures_for() itself: a report for a funder is read from the records of the moment.
+    """
+    now = timezone.now()
+    key = ":".join(
+        [
+            "taskforce:health",
+            str(taskforce.pk),
+            f"{taskforce.created_at.timestamp():.6f}",
+            today.isoformat(),
+            translation.get_language() or "",
+            now.strftime("%Y%m%d%H"),
+        ]
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    measures = measures_for(taskforce, today)
+    # A provider that failed shows as unavailable for this request only: the next one tries again.
+    if not any(m.key.startswith("unavailable:") for m in measures):
+        cache.set(key, (measures, now), DASHBOARD_CACHE_SECONDS)
+    return measures, now
 
 
 def _measures_for(taskforce: TaskForce, today: date) -> list[Measure]:

@@ -172,7 +172,7 @@ def _health_period_choices(today, established_on) -> list[tuple[str, list[health
 def health_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
     today = timezone.localdate()
-    measures = health.measures_for(taskforce, today)
+    measures, computed_at = health.dashboard_measures(taskforce, today)
     period = _health_period(request, taskforce)
     return render(
         request,
@@ -184,6 +184,7 @@ def health_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "period": period,
             "period_choices": _health_period_choices(today, taskforce.established_on),
             "today": today,
+            "computed_at": computed_at,
         },
     )
 

@@ -304,9 +304,31 @@ def test_the_dashboard_shows_every_measure_with_its_table_and_link(cast):
 
 
 def test_only_coordinators_see_health(cast):
+    url = reverse("taskforce:health", args=[cast.taskforce.slug])
+    assert _client(cast.coordinator).get(url).status_code == 200  # the figures are now in the cache
     for user in (cast.facilitator, cast.member_b, cast.liaison_a):
-        assert _client(user).get(reverse("taskforce:health", args=[cast.taskforce.slug])).status_code == 403
-    assert _client(cast.outsider).get(reverse("taskforce:health", args=[cast.taskforce.slug])).status_code == 404
+        assert _client(user).get(url).status_code == 403
+    assert _client(cast.outsider).get(url).status_code == 404
+
+
+def test_the_dashboard_reads_its_figures_once_an_hour(cast):
+    """The figures come from the cache within the hour (a few queries, however many records), then are fresh."""
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("taskforce:health", args=[cast.taskforce.slug])
+    start = timezone.now().replace(minute=5)
+    with time_machine.travel(start, tick=False):
+        client = _client(cast.coordinator)
+        assert b"0 present without a liaison, 17 missing" in client.get(url).content
+        invite_only(cast, "Harbor General", "health_care")
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url).content
+        assert b"0 present without a liaison, 17 missing" in page  # the hour's figures
+        assert len(queries) <= 8  # the layout's few, no provider's
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        assert b"1 present without a liaison, 16 missing" in _client(cast.coordinator).get(url).content
 
 
 # --- the period report ------------------------------------------------------------------------------------
