@@ -5,15 +5,14 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from taskforce import permissions
-from taskforce.models import TaskForce
 
 
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    visible = permissions.visible_to(user, "taskforce.view_taskforce", TaskForce.objects.only("pk", "name", "slug"))
-    taskforces = list(visible)
+    # One query shared with the view's taskforce_for (the person's task-force grants), see visible_taskforces.
+    taskforces = permissions.visible_taskforces(request)
     match = getattr(request, "resolver_match", None)
     slug = match.kwargs.get("slug") if match else None
     current = next((tf for tf in taskforces if tf.slug == slug), None)

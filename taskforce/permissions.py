@@ -245,10 +245,58 @@ def url_taskforce(request: HttpRequest, slug: str | None = None):
     return memo[slug]
 
 
+def _taskforce_grants(request: HttpRequest) -> dict[Any, tuple[str, str, set[str]]]:
+    """Every task force the person (not a site admin) holds a permission on: pk -> (name, slug, codenames).
+
+    One query per request for both the navigation's switcher (the task forces they may view) and their
+    permissions on the task force in the URL, where the two used to take a query each. A person belongs to a
+    handful of task forces with a few codenames each, so the rows stay few.
+    """
+    from taskforce.models import TaskForceGroupObjectPermission, TaskForceUserObjectPermission
+
+    memo = request.__dict__.get("_taskforce_grants")
+    if memo is None:
+        user = request.user
+        columns = ("content_object_id", "content_object__name", "content_object__slug", "permission__codename")
+        own = TaskForceUserObjectPermission.objects.filter(user=user).values_list(*columns)
+        grouped = TaskForceGroupObjectPermission.objects.filter(group__user=user).values_list(*columns)
+        memo = {}
+        for pk, name, slug, codename in own.union(grouped):
+            memo.setdefault(pk, (name, slug, set()))[2].add(codename)
+        request.__dict__["_taskforce_grants"] = memo
+    return memo
+
+
+def visible_taskforces(request: HttpRequest) -> list:
+    """The task forces the person may view (visible_to's answer), by name, with only pk, name and slug loaded."""
+    from taskforce.models import TaskForce
+
+    user = request.user
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    if _superuser_sees(user, TaskForce._meta.label_lower):
+        return list(TaskForce.objects.only("pk", "name", "slug"))
+    grants = _taskforce_grants(request)
+    visible = [
+        TaskForce(pk=pk, name=name, slug=slug)
+        for pk, (name, slug, codenames) in grants.items()
+        if "view_taskforce" in codenames
+    ]
+    return sorted(visible, key=lambda taskforce: taskforce.name)
+
+
 def request_perms(request: HttpRequest, obj: models.Model) -> set[str]:
     """`perms_on(request.user, obj)`, asked once per request (the view, the dashboard cards and the navigation
     all ask about the same task force). A view that changes the person's own grants must not rely on it after.
     """
+    user = request.user
+    if (
+        obj._meta.label_lower == "taskforce.taskforce"
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and not _superuser_sees(user, obj._meta.label_lower)
+    ):
+        return set(_taskforce_grants(request).get(obj.pk, ("", "", set()))[2])
     memo = request.__dict__.setdefault("_perms_on", {})
     key = (getattr(request.user, "pk", None), obj._meta.label_lower, obj.pk)
     if key not in memo:
