@@ -411,7 +411,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             if signed_in is None:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend="taskforce.auth.ModelBackend")
             messages.success(request, _("Welcome to %(tf)s.") % {"tf": invitation.taskforce.name})
             if invitation.role == Role.LIAISON:
                 messages.info(request, _("Next: complete your agency's profile, roles and responsibilities."))

@@ -11,14 +11,18 @@ from typing import TYPE_CHECKING, Any
 from allauth.account import app_settings as account_settings
 from allauth.account import signals as account_signals
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.auth_backends import AuthenticationBackend
 from allauth.core.internal import ratelimit  # what the adapter itself uses; the public one lacks config
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.contrib.auth import backends as auth_backends
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -39,6 +43,8 @@ LOGOUT_AUDITED_ATTR = "_taskforce_logout_audited"
 
 # Authenticators that are a second factor on their own. Recovery codes are only a fallback.
 SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+# Set on the user by the backends below (whether they have one of those), read by has_second_factor.
+HAS_SECOND_FACTOR_ATTR = "_has_second_factor"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -129,8 +135,42 @@ def user_requires_mfa(user: User) -> bool:
     return any(check(user) for check in MFA_REQUIRED_CHECKS)
 
 
+def _second_factors() -> QuerySet[Authenticator]:
+    return Authenticator.objects.filter(type__in=SECOND_FACTOR_TYPES)
+
+
 def has_second_factor(user: User) -> bool:
-    return Authenticator.objects.filter(user_id=user.pk, type__in=SECOND_FACTOR_TYPES).exists()
+    # Read with the user row when the request's user came through the backends below: the gate then costs no
+    # query of its own on every page. Any other user object asks the database.
+    loaded = getattr(user, HAS_SECOND_FACTOR_ATTR, None)
+    if loaded is not None:
+        return bool(loaded)
+    return _second_factors().filter(user_id=user.pk).exists()
+
+
+class _LoadsSecondFactor:
+    """get_user() reads whether the person has a second factor in the same query as their row.
+
+    The two-factor gate asks it on every request, right after the session's user is loaded; as an annotation
+    it is as fresh as the user row itself (read at the start of each request), so the gate is no weaker.
+    """
+
+    def get_user(self, user_id: Any) -> User | None:
+        model = get_user_model()
+        has_factor = Exists(_second_factors().filter(user_id=OuterRef("pk")))
+        try:
+            user = model._default_manager.annotate(**{HAS_SECOND_FACTOR_ATTR: has_factor}).get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
+
+
+class ModelBackend(_LoadsSecondFactor, auth_backends.ModelBackend):
+    """Django's ModelBackend; the user loaded with their second factor (settings.AUTHENTICATION_BACKENDS)."""
+
+
+class AllauthBackend(_LoadsSecondFactor, AuthenticationBackend):
+    """allauth's backend (sign-in by email); the user loaded with their second factor."""
 
 
 # --- sessions -------------------------------------------------------------------

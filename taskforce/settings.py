@@ -138,8 +138,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "members.User"
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # Django's and allauth's, each loading the user with whether they have a second factor (taskforce/auth.py),
+    # so the two-factor gate asks no query of its own. Sessions started under the stock paths sign in again.
+    "taskforce.auth.ModelBackend",
+    "taskforce.auth.AllauthBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous visitors see nothing
