@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from django import forms
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import (
@@ -126,7 +130,62 @@ class CaseFilterForm(forms.Form):
 
     def __init__(self, *args, taskforce=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.taskforce = taskforce
+        # Validation only (one query, and only when an agency is asked for): the page renders the dropdown
+        # from agency_options(), never by iterating this queryset.
         self.fields["agency"].queryset = Membership.objects.filter(taskforce=taskforce).select_related("agency")
+
+    def agency_options(self) -> SafeString:
+        """The agency dropdown's <option>s, the chosen one marked selected (see agency_options)."""
+        chosen = self.cleaned_data.get("agency") if self.is_bound and self.is_valid() else None
+        return agency_options(self.taskforce, chosen.pk if chosen is not None else None)
+
+
+# The agency dropdown of the case filters lists every agency of the task force: 2,000 at the statewide size.
+# Built through the form's widget that cost more than the rest of the page together, on every list request,
+# for choices that change when an agency joins, leaves or is renamed. So the rendered options are cached per
+# task force and forgotten whenever a membership or an agency is saved or deleted (cases.apps connects the
+# signals); the TTL bounds what a request that read the old names just before a change could put back.
+AGENCY_OPTIONS_TTL = 600
+
+
+def _agency_options_key(taskforce_id: int) -> str:
+    # With the database's name: the bench sizes (and test runs) share one Redis, never one database.
+    return f"cases:agency-options:{connection.settings_dict['NAME']}:{taskforce_id}"
+
+
+def agency_options(taskforce, selected: int | None = None) -> SafeString:
+    """`<option>`s for every agency of the task force by name (value: the membership), `selected` marked."""
+    key = _agency_options_key(taskforce.pk)
+    html = cache.get(key)
+    if html is None:
+        rows = (
+            Membership.objects.filter(taskforce=taskforce)
+            .order_by("agency__name", "pk")
+            .values_list("pk", "agency__name")
+        )
+        html = str(format_html_join("", '<option value="{}">{}</option>', rows))
+        cache.set(key, html, AGENCY_OPTIONS_TTL)
+    if selected is not None:
+        option = f'<option value="{int(selected)}">'
+        html = html.replace(option, f'<option value="{int(selected)}" selected>', 1)
+    return mark_safe(html)  # noqa: S308 (built by format_html_join: every name escaped)
+
+
+def forget_agency_options(taskforce_ids) -> None:
+    """Drop the cached dropdowns of these task forces, now and again once the change is committed."""
+    keys = [_agency_options_key(pk) for pk in set(taskforce_ids)]
+    if keys:
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def membership_changed(sender, instance: Membership, **kwargs) -> None:
+    forget_agency_options([instance.taskforce_id])
+
+
+def agency_changed(sender, instance, **kwargs) -> None:
+    forget_agency_options(Membership.objects.filter(agency_id=instance.pk).values_list("taskforce_id", flat=True))
 
 
 def _end_of_day(day) -> datetime:

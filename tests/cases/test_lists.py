@@ -110,3 +110,25 @@ def test_adding_an_involved_agency_lets_it_know_the_case_exists(cast, client_for
 def test_the_due_filter_says_nothing_to_summary_viewers(cast, world, client_for):
     url = reverse("cases:list", kwargs={"slug": cast.taskforce.slug})
     assert "2026-001" not in client_for(cast.coordinator).get(url, {"due": "on"}).content.decode()
+
+
+def test_the_agency_filter_lists_the_task_forces_agencies_as_they_change(cast, client_for):
+    from tests.cast import onboard
+
+    url = reverse("cases:list", kwargs={"slug": cast.taskforce.slug})
+    client = client_for(cast.liaison_a)
+    body = client.get(url).content.decode()  # the options are cached from here on
+    assert f'<option value="{cast.agency_b.pk}">' in body and "Harbor Pride Outreach" not in body
+    membership, _person = onboard(
+        cast.taskforce,
+        actor=cast.admin,
+        name="Harbor Pride Outreach",
+        sector="ngo",
+        liaison=("hp@x.example.org", "H P"),
+    )
+    agency = cast.agency_b.agency
+    agency.name = "Renamed <Agency>"
+    agency.save()
+    body = client.get(url, {"agency": membership.pk}).content.decode()
+    assert f'<option value="{membership.pk}" selected>Harbor Pride Outreach</option>' in body
+    assert "Renamed &lt;Agency&gt;" in body  # escaped, and no longer the old name

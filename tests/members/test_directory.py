@@ -108,3 +108,15 @@ def test_sector_coverage_shows_covered_missing_and_no_liaison(cast, client_for):
     assert rows["media"] == "no_liaison"
     assert rows["judiciary"] == "missing"
     assert response.context["counts"] == {"covered": 3, "no_liaison": 1, "missing": 16}
+
+
+def test_the_directory_is_paged_by_agency(cast, client_for, monkeypatch):
+    from members import views
+
+    monkeypatch.setattr(views, "DIRECTORY_PAGE_SIZE", 2)
+    url = reverse("members:directory", args=[cast.taskforce.slug])
+    client = client_for(cast.member_b)
+    first, second = client.get(url).content.decode(), client.get(url, {"page": 2}).content.decode()
+    assert "Page 1 of" in first and "Page 2 of" in second
+    assert "Child Advocacy Center" in first + second and "Sheriff&#x27;s Office" in first + second
+    assert ("Larry Liaison" in first) != ("Larry Liaison" in second)  # each agency's people on its own page
