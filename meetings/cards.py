@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -13,23 +13,30 @@ from taskforce.models import TaskForce
 
 
 def meeting_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
-    # services.next_meeting, with the count of proposed items (shown to schedulers) read in the same query.
-    upcoming = (
-        Meeting.objects.filter(taskforce=taskforce, status=MeetingStatus.SCHEDULED, starts_at__gt=timezone.now())
-        .annotate(_proposed=Count("items", filter=Q(items__status=ItemStatus.PROPOSED)))
+    now = timezone.now()
+    # The next meeting (services.next_meeting) and the last one held, in one query: each is picked by its own
+    # subquery, and told apart below by the same conditions.
+    upcoming_pk = (
+        Meeting.objects.filter(taskforce=taskforce, status=MeetingStatus.SCHEDULED, starts_at__gt=now)
         .order_by("starts_at")
-        .first()
+        .values("pk")[:1]
     )
-    last_meetings = Meeting.objects.filter(taskforce=taskforce, ended_at__isnull=False).order_by("-ended_at")
+    last_pk = Meeting.objects.filter(taskforce=taskforce, ended_at__isnull=False).order_by("-ended_at").values("pk")[:1]
+    # With them: the count of proposed items (shown to schedulers) and whether the person attended the last one
+    # and has not given feedback yet.
+    meetings = Meeting.objects.filter(Q(pk=Subquery(upcoming_pk)) | Q(pk=Subquery(last_pk))).annotate(
+        _proposed=Count("items", filter=Q(items__status=ItemStatus.PROPOSED))
+    )
     if request.user.is_authenticated:
-        # Whether the person attended and has not given feedback yet, read with the meeting (one query, not three).
-        last_meetings = last_meetings.annotate(
+        meetings = meetings.annotate(
             _feedback_given=Exists(FeedbackReceipt.objects.filter(meeting=OuterRef("pk"), person=request.user)),
             _attended=Exists(
                 Attendance.objects.filter(meeting=OuterRef("pk"), person=request.user, status__in=["present", "guest"])
             ),
         )
-    last = last_meetings.first()
+    meetings = list(meetings)
+    upcoming = next((m for m in meetings if m.status == MeetingStatus.SCHEDULED and m.starts_at > now), None)
+    last = next((m for m in meetings if m.ended_at is not None), None)
     feedback_due = bool(last and request.user.is_authenticated and not last._feedback_given and last._attended)
     can_schedule = access.can_schedule(request.user, taskforce)
     waiting = upcoming._proposed if upcoming and can_schedule else 0

@@ -15,11 +15,15 @@ def member_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     user = request.user
     cards: list[Card] = []
     own = None
+    can_edit = permissions.holds(user, "members.change_membership", Membership)
     if "manage_members" in permissions.request_perms(request, taskforce):  # asked once per request
         # Every membership once (with its agency): the coverage, the counts, the incomplete profiles and the
         # person's own agency all come from this one list, as selectors.membership_counts and
         # incomplete_profiles would read them.
-        memberships = list(Membership.objects.filter(taskforce=taskforce).select_related("agency"))
+        # Whether the person may edit each one comes with it (has_perm's answer), for their own agency's card.
+        memberships = list(
+            Membership.objects.filter(taskforce=taskforce).select_related("agency").annotate(_can_edit=can_edit)
+        )
         rows = selectors.sector_coverage(taskforce, memberships)
         counts = {
             "active": sum(1 for m in memberships if m.status == MembershipStatus.ACTIVE),
@@ -44,8 +48,12 @@ def member_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
         if user.agency_id is not None:
             own = next((m for m in memberships if m.agency_id == user.agency_id), None)
     else:
-        own = Membership.objects.filter(taskforce=taskforce, agency_id=user.agency_id).select_related("agency").first()
+        own = (
+            Membership.objects.filter(taskforce=taskforce, agency_id=user.agency_id)
+            .select_related("agency")
+            .annotate(_can_edit=can_edit)
+            .first()
+        )
     if own is not None and own.status != MembershipStatus.WITHDRAWN:
-        can_edit = permissions.has_perm(user, "members.change_membership", own)
-        cards.append(Card("members/cards/my_agency.html", {"membership": own, "can_edit": can_edit}, order=20))
+        cards.append(Card("members/cards/my_agency.html", {"membership": own, "can_edit": own._can_edit}, order=20))
     return cards
