@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cases.models import (
@@ -16,6 +16,7 @@ from cases.models import (
     Case,
     CaseAgency,
     CaseGroupObjectPermission,
+    CaseReview,
     CaseUserObjectPermission,
     FollowUp,
 )
@@ -82,6 +83,25 @@ def case_list(user: Any, taskforce: TaskForce, filters: dict[str, Any], *, mine:
         term = filters["q"]
         cases = cases.filter(Q(number__icontains=term) | Q(label__icontains=term))
     return cases.order_by(SORTS.get(filters.get("sort") or "updated", "-updated_at"), "-pk")
+
+
+def reviews_with_recommendations(case: Case) -> list[CaseReview]:
+    """The case's reviews, newest first, each with `recommendation_texts`, in one query.
+
+    A LEFT JOIN with one row per recommendation (a review without any comes once, with None), folded back into
+    one review each here: the case page's prefetch of the recommendations was a query of its own.
+    """
+    rows = case.reviews.annotate(recommendation_text=F("recommendations__text")).order_by(
+        "-held_on", "pk", "recommendations__text"
+    )
+    reviews: dict[int, CaseReview] = {}
+    for row in rows:
+        review = reviews.setdefault(row.pk, row)
+        if review is row:
+            review.recommendation_texts = []
+        if row.recommendation_text is not None:
+            review.recommendation_texts.append(row.recommendation_text)
+    return list(reviews.values())
 
 
 def open_follow_ups_due(user: Any, taskforce: TaskForce, *, within_days: int = 7) -> QuerySet[FollowUp]:

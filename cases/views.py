@@ -8,12 +8,14 @@ hold no row for is a 404 exactly like a missing id. What you may do on it comes 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -59,9 +61,16 @@ MANAGE = "manage_case_sharing"
 CHANGE = "change_case"
 
 
-def _case(request: HttpRequest, taskforce: TaskForce, pk: int, need: str | None = None) -> tuple[Case, set[str]]:
-    """The case if the user may know it exists (else 404), and what they may do (403 if `need` is missing)."""
+def _case(
+    request: HttpRequest, taskforce: TaskForce, pk: int, need: str | None = None, **annotations: Any
+) -> tuple[Case, set[str]]:
+    """The case if the user may know it exists (else 404), and what they may do (403 if `need` is missing).
+
+    `annotations` are read with the case, in its query (figures a page shows about it).
+    """
     queryset = Case.objects.filter(taskforce=taskforce).select_related("lead__agency", "lead__liaison", "taskforce")
+    if annotations:
+        queryset = queryset.annotate(**annotations)
     case = permissions.get_for_user(request.user, VIEW, queryset, request=request, pk=pk)
     perms = selectors.case_perms(request.user, case)
     if need is not None and need not in perms:
@@ -174,22 +183,26 @@ def case_create(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def case_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
-    case, perms = _case(request, taskforce, pk)
+    # Managers see how many access requests wait: counted in the case's own query, not by one of its own.
+    pending = (
+        AccessRequest.objects.filter(case=OuterRef("pk"), status=AccessRequest.Status.PENDING)
+        .order_by()
+        .values("case")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    case, perms = _case(request, taskforce, pk, pending_requests=Coalesce(Subquery(pending), 0))
     flags = _flags(perms)
     context = {"taskforce": taskforce, "case": case, **flags}
     if flags["can_full"]:
         context |= {
             "involved": case.involved.select_related("membership__agency", "contact"),
-            "reviews": case.reviews.prefetch_related("recommendations").all(),  # the page shows no participants
+            "reviews": selectors.reviews_with_recommendations(case),  # the page shows no participants
             "follow_ups": case.follow_ups.select_related("owner").all(),
         }
     else:
         own_request = AccessRequest.objects.filter(case=case, requester=request.user).first()
         context["own_request"] = own_request
-    if flags["can_manage"]:
-        context["pending_requests"] = case.access_requests.filter(status=AccessRequest.Status.PENDING).select_related(
-            "requester__agency"
-        )
     return render(request, "cases/detail.html", context)
 
 
