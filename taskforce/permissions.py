@@ -245,16 +245,49 @@ def require_site_admin(request: HttpRequest) -> None:
         deny(request, None, "site_admin")
 
 
-# --- the task force named in the URL: read once per request ---------------------------------------------
-# Every page under tf/<slug>/ needs the task force three times before its own work: the time-zone middleware
-# (its zone), the view (taskforce_for) and the navigation (the switcher, and whether to show the managers'
-# links). Each used to read it again; these two memos make it one read of the row and one of the person's
-# permissions on it. Both live on the request object only, so nothing outlives the request or crosses people.
+# --- the task forces of the request's person: read once per request -------------------------------------
+# Every page under tf/<slug>/ needs the task force before its own work: the time-zone middleware (its zone), the
+# view (taskforce_for: the row and the person's permissions on it) and the navigation (the switcher's list and
+# whether to show the managers' links). One query answers all of them: the person's task-force grants, with the
+# task forces' rows. It lives on the request object only, so nothing outlives the request or crosses people.
+
+
+def _my_taskforces(request: HttpRequest) -> dict[Any, tuple[Any, set[str]]]:
+    """pk -> (TaskForce, codenames) for every task force the person holds a permission on (perms_on's answer).
+
+    A site admin holds every permission on every task force (see perms_on), so that is all of them; anyone else
+    gets theirs from guardian's rows, user and group, in one UNION whose rows carry the task force's columns (a
+    person belongs to a handful of task forces with a few codenames each). A signed-out person has none.
+    """
+    from taskforce.models import TaskForce, TaskForceGroupObjectPermission, TaskForceUserObjectPermission
+
+    memo = request.__dict__.get("_my_taskforces")
+    if memo is not None:
+        return memo
+    user = getattr(request, "user", None)
+    memo = {}
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        pass
+    elif _superuser_sees(user, TaskForce._meta.label_lower):
+        for taskforce in TaskForce.objects.all():
+            memo[taskforce.pk] = (taskforce, perms_on(user, taskforce))
+    else:
+        fields = [field.attname for field in TaskForce._meta.concrete_fields]
+        columns = [f"content_object__{name}" for name in fields] + ["permission__codename"]
+        own = TaskForceUserObjectPermission.objects.filter(user=user).values_list(*columns)
+        grouped = TaskForceGroupObjectPermission.objects.filter(group__user=user).values_list(*columns)
+        for *values, codename in own.union(grouped):
+            if values[0] not in memo:  # fields start with the pk
+                memo[values[0]] = (TaskForce.from_db(own.db, fields, values), set())
+            memo[values[0]][1].add(codename)
+    request.__dict__["_my_taskforces"] = memo
+    return memo
 
 
 def url_taskforce(request: HttpRequest, slug: str | None = None):
-    """The TaskForce with `slug` (default: the URL's), or None; read once per request. No permission implied:
-    callers that show anything from it must check (taskforce_for does)."""
+    """The TaskForce with `slug` (default: the URL's), or None, read once per request. No permission implied:
+    callers that show anything from it must check (taskforce_for does). Usually one of the person's own task
+    forces; otherwise (a signed-out visitor, a case shared with someone outside it) it is read by its slug."""
     from taskforce.models import TaskForce
 
     if slug is None:
@@ -262,64 +295,27 @@ def url_taskforce(request: HttpRequest, slug: str | None = None):
         slug = match.kwargs.get("slug") if match else None
     if not slug:
         return None
+    mine = next((tf for tf, _codenames in _my_taskforces(request).values() if tf.slug == slug), None)
+    if mine is not None:
+        return mine
     memo = request.__dict__.setdefault("_taskforce_by_slug", {})
     if slug not in memo:
         memo[slug] = TaskForce.objects.filter(slug=slug).first()
     return memo[slug]
 
 
-def _taskforce_grants(request: HttpRequest) -> dict[Any, tuple[str, str, set[str]]]:
-    """Every task force the person (not a site admin) holds a permission on: pk -> (name, slug, codenames).
-
-    One query per request for both the navigation's switcher (the task forces they may view) and their
-    permissions on the task force in the URL, where the two used to take a query each. A person belongs to a
-    handful of task forces with a few codenames each, so the rows stay few.
-    """
-    from taskforce.models import TaskForceGroupObjectPermission, TaskForceUserObjectPermission
-
-    memo = request.__dict__.get("_taskforce_grants")
-    if memo is None:
-        user = request.user
-        columns = ("content_object_id", "content_object__name", "content_object__slug", "permission__codename")
-        own = TaskForceUserObjectPermission.objects.filter(user=user).values_list(*columns)
-        grouped = TaskForceGroupObjectPermission.objects.filter(group__user=user).values_list(*columns)
-        memo = {}
-        for pk, name, slug, codename in own.union(grouped):
-            memo.setdefault(pk, (name, slug, set()))[2].add(codename)
-        request.__dict__["_taskforce_grants"] = memo
-    return memo
-
-
 def visible_taskforces(request: HttpRequest) -> list:
-    """The task forces the person may view (visible_to's answer), by name, with only pk, name and slug loaded."""
-    from taskforce.models import TaskForce
-
-    user = request.user
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return []
-    if _superuser_sees(user, TaskForce._meta.label_lower):
-        return list(TaskForce.objects.only("pk", "name", "slug"))
-    grants = _taskforce_grants(request)
-    visible = [
-        TaskForce(pk=pk, name=name, slug=slug)
-        for pk, (name, slug, codenames) in grants.items()
-        if "view_taskforce" in codenames
-    ]
-    return sorted(visible, key=lambda taskforce: taskforce.name)
+    """The task forces the person may view (visible_to's answer), by name."""
+    mine = _my_taskforces(request).values()
+    return sorted((tf for tf, codenames in mine if "view_taskforce" in codenames), key=lambda tf: tf.name)
 
 
 def request_perms(request: HttpRequest, obj: models.Model) -> set[str]:
     """`perms_on(request.user, obj)`, asked once per request (the view, the dashboard cards and the navigation
     all ask about the same task force). A view that changes the person's own grants must not rely on it after.
     """
-    user = request.user
-    if (
-        obj._meta.label_lower == "taskforce.taskforce"
-        and getattr(user, "is_authenticated", False)
-        and user.is_active
-        and not _superuser_sees(user, obj._meta.label_lower)
-    ):
-        return set(_taskforce_grants(request).get(obj.pk, ("", "", set()))[2])
+    if obj._meta.label_lower == "taskforce.taskforce":
+        return set(_my_taskforces(request).get(obj.pk, (None, set()))[1])
     memo = request.__dict__.setdefault("_perms_on", {})
     key = (getattr(request.user, "pk", None), obj._meta.label_lower, obj.pk)
     if key not in memo:
