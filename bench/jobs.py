@@ -260,7 +260,8 @@ def race(ctx: BenchContext, count: int, *, timeout: float | None = None) -> Race
         deadline = time.monotonic() + timeout
         timed_out = False
         while mine.filter(sent_at__isnull=True).exists():
-            failed = mine.filter(attempts__gt=0, sent_at__isnull=True).count()
+            # A failed send records its error (attempts alone also counts a claim still being sent).
+            failed = mine.filter(sent_at__isnull=True).exclude(last_error="").count()
             if failed or not all(w.alive() for w in workers):
                 logs = "\n".join(f"--- {w.name} ---\n{w.output()}" for w in workers)
                 unsent = mine.filter(sent_at__isnull=True).count()
