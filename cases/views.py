@@ -13,8 +13,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
-from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -125,7 +125,7 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
     form = CaseFilterForm(request.GET or None, taskforce=taskforce)
     filters = form.cleaned_data if form.is_valid() else {}
     cases = selectors.case_list(request.user, taskforce, filters, mine=mine)
-    page = Paginator(cases, filters.get("per_page") or 25).get_page(request.GET.get("page"))
+    page = _counted_page(cases, filters.get("per_page") or 25, request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -139,6 +139,27 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
     }
     template = "cases/partials/case_table.html" if request.htmx else "cases/list.html"
     return render(request, template, context)
+
+
+def _counted_page(cases: QuerySet[Case], per_page: int, number: str | None) -> Page:
+    """The requested page of `cases` and how many there are in all, from one query.
+
+    A case list's cost is deciding which cases the person may see (their grants: thousands of rows at a
+    statewide size). Paginator's COUNT(*) made the database decide it twice per page; the total is read as
+    a window count on the page's own rows instead. Past the last page (no rows, so no total) it falls back
+    to Paginator, which shows the last page as before.
+    """
+    paginator = Paginator(cases, per_page)
+    try:
+        wanted = max(int(number or 1), 1)
+    except ValueError:
+        wanted = 1
+    start = (wanted - 1) * per_page
+    rows = list(cases.annotate(total_count=Window(Count("pk")))[start : start + per_page])
+    if not rows:
+        return paginator.get_page(number)
+    paginator.count = rows[0].total_count  # Paginator.count is a cached_property: this is its cached value
+    return Page(rows, wanted, paginator)
 
 
 @login_required

@@ -132,3 +132,12 @@ def test_the_agency_filter_lists_the_task_forces_agencies_as_they_change(cast, c
     body = client.get(url, {"agency": membership.pk}).content.decode()
     assert f'<option value="{membership.pk}" selected>Harbor Pride Outreach</option>' in body
     assert "Renamed &lt;Agency&gt;" in body  # escaped, and no longer the old name
+
+
+def test_pages_count_every_visible_case_and_a_page_past_the_end_shows_the_last(cast, many, client_for):
+    url = reverse("cases:list", kwargs={"slug": cast.taskforce.slug})
+    client = client_for(cast.liaison_a)  # sees the 60 and the restricted one
+    for page, rows in (("1", 25), ("3", 11), ("9", 11), ("x", 25)):
+        body = client.get(url, {"page": page, "sort": "number"}).content.decode()
+        assert "61 cases" in body and body.count('<th scope="row">') == rows, page
+    assert "Page 3 of 3" in client.get(url, {"page": "9"}).content.decode()
