@@ -51,7 +51,7 @@ def can_see_item(user: Any, item: AgendaItem, *, facilitating: bool) -> bool:
         return False
     if uid in (item.presenter_id, item.submitted_by_id):
         return True
-    return any(viewer.pk == uid for viewer in item.restricted_viewers.all())
+    return uid in item.restricted_viewer_ids
 
 
 def can_see_restricted_minutes(user: Any, meeting: Meeting, *, facilitating: bool | None = None) -> bool:

@@ -11,8 +11,10 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -209,6 +211,22 @@ class ItemStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
 
 
+class AgendaItemQuerySet(models.QuerySet):
+    def with_viewers(self) -> AgendaItemQuerySet:
+        """Each item's restricted viewers (their ids) read in the same query: a list shows many items.
+
+        Not prefetch_related("restricted_viewers"): a second query, for whole user rows where the access
+        check (meetings.access.can_see_item) needs only the ids.
+        """
+        named = (
+            AgendaItem.restricted_viewers.through.objects.filter(agendaitem_id=OuterRef("pk"))
+            .values("agendaitem_id")
+            .annotate(ids=StringAgg(Cast("user_id", models.CharField()), Value(",")))
+            .values("ids")
+        )
+        return self.annotate(restricted_viewer_list=Subquery(named))
+
+
 class AgendaItem(models.Model):
     """A submission, an agenda entry or a backlog entry: one row moving through those states."""
 
@@ -240,6 +258,8 @@ class AgendaItem(models.Model):
     decisions = models.TextField(_("decisions"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AgendaItemQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "pk"]
         constraints = [
@@ -261,6 +281,13 @@ class AgendaItem(models.Model):
     @property
     def planned_seconds(self) -> int:
         return self.planned_minutes * 60
+
+    @cached_property
+    def restricted_viewer_ids(self) -> set[int]:
+        """The people named on a restricted item: read with the item when it came through with_viewers()."""
+        if hasattr(self, "restricted_viewer_list"):
+            return {int(pk) for pk in (self.restricted_viewer_list or "").split(",") if pk}
+        return set(self.restricted_viewers.values_list("pk", flat=True))
 
 
 class AttendanceStatus(models.TextChoices):

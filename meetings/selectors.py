@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
@@ -19,11 +20,31 @@ def meetings_for(taskforce: TaskForce, *, past: bool = False):
     return qs.filter(ends_at__gt=now).order_by("starts_at")
 
 
+def agenda_and_proposals(
+    meeting: Meeting, user: Any, *, facilitating: bool
+) -> tuple[list[AgendaItem], list[AgendaItem]]:
+    """The agenda (as services.agenda_items) and the proposed and declined items beside it, in one query.
+
+    A facilitator sees every proposal; anybody else only their own.
+    """
+    proposals = Q(status__in=[ItemStatus.PROPOSED, ItemStatus.DECLINED])
+    if not facilitating:
+        proposals &= Q(submitted_by=user)
+    items = list(
+        AgendaItem.objects.with_viewers()
+        .filter(Q(status=ItemStatus.ACCEPTED) | proposals, meeting=meeting)
+        .select_related("presenter__agency", "submitted_by")
+        .order_by("position", "pk")
+    )
+    agenda = [item for item in items if item.status == ItemStatus.ACCEPTED]
+    return agenda, [item for item in items if item.status != ItemStatus.ACCEPTED]
+
+
 def backlog(taskforce: TaskForce):
     return (
-        AgendaItem.objects.filter(taskforce=taskforce, status=ItemStatus.BACKLOG)
+        AgendaItem.objects.with_viewers()
+        .filter(taskforce=taskforce, status=ItemStatus.BACKLOG)
         .select_related("series", "presenter")
-        .prefetch_related("restricted_viewers")
         .order_by("series__title", "created_at")
     )
 

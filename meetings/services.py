@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -289,28 +289,38 @@ def meeting_cancel(*, meeting: Meeting, actor: Any, reason: str = "") -> Meeting
     return meeting
 
 
-def _invited(meeting: Meeting, groups: Any) -> QuerySet[User]:
+def _invited_ids(meeting: Meeting, *, without: QuerySet | None = None) -> QuerySet:
+    """The ids (`user_id`) of everyone invited and active: the people of the invited agencies, the invited
+    people, and the facilitators and coordinators; `without`: leave out these ids (a values() subquery).
+
+    One UNION of three narrow lookups, each joining only its own people. Not one filter on the people with an
+    OR of the three: PostgreSQL then reads every person to test each (43 ms against under 1 ms at the
+    statewide size, where the agenda and the live console ask on every load).
+    """
     tf = meeting.taskforce
-    return (
-        User.objects.filter(
-            Q(groups__in=groups)
-            | Q(pk__in=meeting.invited_people.values("pk"))
-            | Q(groups__in=[tf.facilitators_id, tf.coordinators_id])
-        )
-        .filter(is_active=True, offboarded_at__isnull=True)
-        .distinct()
-    )
+    grouped = User.groups.through.objects
+    people = Meeting.invited_people.through.objects
+    branches = [
+        grouped.filter(group__in=meeting.invited_agencies.values("group_id")),
+        grouped.filter(group_id__in=[tf.facilitators_id, tf.coordinators_id]),
+        people.filter(meeting=meeting),
+    ]
+    active = {"user__is_active": True, "user__offboarded_at__isnull": True}
+    ids = [
+        (branch if without is None else branch.exclude(user_id__in=without)).filter(**active).values("user_id")
+        for branch in branches
+    ]
+    return ids[0].union(*ids[1:])
 
 
 def invitees(meeting: Meeting) -> list[User]:
     """Everyone invited: the people of the invited agencies, the invited people, and the facilitators."""
-    groups = list(meeting.invited_agencies.values_list("group_id", flat=True))
-    return list(_invited(meeting, groups).select_related("agency").order_by("full_name"))
+    return list(User.objects.filter(pk__in=_invited_ids(meeting)).select_related("agency").order_by("full_name"))
 
 
 def invitee_count(meeting: Meeting) -> int:
-    """len(invitees(meeting)) in one query: the invited agencies' groups as a subquery."""
-    return _invited(meeting, meeting.invited_agencies.values("group_id")).count()
+    """len(invitees(meeting)) in one query."""
+    return _invited_ids(meeting).count()
 
 
 def next_meeting(taskforce: TaskForce, *, after: datetime | None = None) -> Meeting | None:
@@ -516,9 +526,9 @@ def propose_to_next_meeting(proposal: agenda.Proposal) -> AgendaItem:
 
 def agenda_items(meeting: Meeting) -> list[AgendaItem]:
     return list(
-        AgendaItem.objects.filter(meeting=meeting, status=ItemStatus.ACCEPTED)
+        AgendaItem.objects.with_viewers()
+        .filter(meeting=meeting, status=ItemStatus.ACCEPTED)
         .select_related("presenter__agency")
-        .prefetch_related("restricted_viewers")
         .order_by("position", "pk")
     )
 
@@ -662,10 +672,12 @@ def attendance_roster_ensure(*, meeting: Meeting) -> None:
     row. Their rows go in with one INSERT that ignores a row another request added meanwhile.
     """
     have = Attendance.objects.filter(meeting=meeting, person__isnull=False).values("person_id")
-    missing = _invited(meeting, meeting.invited_agencies.values("group_id")).exclude(pk__in=have)
-    rows = [Attendance(meeting=meeting, person=p, **_person_row(meeting, p)) for p in missing.select_related("agency")]
-    if rows:
-        Attendance.objects.bulk_create(rows, ignore_conflicts=True)
+    missing = [row["user_id"] for row in _invited_ids(meeting, without=have)]
+    if not missing:
+        return
+    people = User.objects.filter(pk__in=missing).select_related("agency")
+    rows = [Attendance(meeting=meeting, person=p, **_person_row(meeting, p)) for p in people]
+    Attendance.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 @transaction.atomic

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -53,20 +55,27 @@ from taskforce.services import StaleEdit
 
 
 def _meeting(
-    request: HttpRequest, taskforce: TaskForce, pk: int, perm: str = "meetings.view_meeting", *, related: tuple = ()
+    request: HttpRequest,
+    taskforce: TaskForce,
+    pk: int,
+    perm: str = "meetings.view_meeting",
+    *,
+    related: tuple = (),
+    annotations: dict[str, Any] | None = None,
 ) -> Meeting:
+    """The meeting through permissions; `related` and `annotations` read what the page needs in the same query."""
     queryset = Meeting.objects.filter(taskforce=taskforce).select_related(
         "taskforce", "series", "facilitator", "note_taker", "current_item", *related
     )
-    return permissions.get_for_user(request.user, perm, queryset, request=request, pk=pk)
+    return permissions.get_for_user(request.user, perm, queryset.annotate(**annotations or {}), request=request, pk=pk)
 
 
 def _item(request: HttpRequest, meeting: Meeting, pk: int, *, facilitating: bool) -> AgendaItem:
     """An item of this meeting (or, for the backlog, of its task force) the user may see."""
     item = (
-        AgendaItem.objects.filter(taskforce=meeting.taskforce, pk=pk)
+        AgendaItem.objects.with_viewers()
+        .filter(taskforce=meeting.taskforce, pk=pk)
         .select_related("meeting", "presenter")
-        .prefetch_related("restricted_viewers")
         .first()
     )
     if item is None or not access.can_see_item(request.user, item, facilitating=facilitating):
@@ -84,16 +93,29 @@ def _flags(request: HttpRequest, meeting: Meeting) -> dict:
     return {"can_facilitate": facilitating}
 
 
-def _shown_items(request: HttpRequest, meeting: Meeting, *, facilitating: bool) -> list[dict]:
-    """The agenda as this viewer may see it: restricted items they may not see show as "Restricted"."""
+def _shown_items(
+    request: HttpRequest,
+    meeting: Meeting,
+    *,
+    facilitating: bool,
+    items: list[AgendaItem] | None = None,
+    current_only: bool = False,
+) -> list[dict]:
+    """The agenda (`items`, else read here) as this viewer may see it: restricted items they may not see show
+    as "Restricted".
+
+    `current_only`: the live pages show a case-review item's case only while it is the current item, so only
+    that one is rendered (each case rendered is an audited read of the case).
+    """
     renderer = hooks.case_item_renderer()
     rows = []
-    items = services.agenda_items(meeting)
+    items = services.agenda_items(meeting) if items is None else items
     hooks.prepare_case_items(request, items)
     for item in items:
         visible = access.can_see_item(request.user, item, facilitating=facilitating)
         case_html = ""
-        if visible and renderer is not None and item.item_type == "case_review":
+        shown = not current_only or item.pk == meeting.current_item_id
+        if visible and shown and renderer is not None and item.item_type == "case_review":
             case_html = renderer(request, item)
         rows.append({"item": item, "visible": visible, "case_html": case_html})
     return rows
@@ -265,14 +287,8 @@ def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     meeting = _meeting(request, taskforce, pk, related=("minutes",))
     facilitating = access.can_facilitate(request.user, meeting)
-    rows = _shown_items(request, meeting, facilitating=facilitating)
-    # Proposed and declined items in one query (a non-facilitator sees only their own).
-    submitted = AgendaItem.objects.filter(
-        meeting=meeting, status__in=[ItemStatus.PROPOSED, ItemStatus.DECLINED]
-    ).select_related("presenter", "submitted_by")
-    if not facilitating:
-        submitted = submitted.filter(submitted_by=request.user)
-    submitted = list(submitted)
+    agenda, submitted = selectors.agenda_and_proposals(meeting, request.user, facilitating=facilitating)
+    rows = _shown_items(request, meeting, facilitating=facilitating, items=agenda)
     context = {
         "taskforce": taskforce,
         "meeting": meeting,
@@ -282,13 +298,13 @@ def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "declined": [item for item in submitted if item.status == ItemStatus.DECLINED],
         "call_state": meeting.call_state(),
         "can_facilitate": facilitating,
-        "item_form": ItemForm(taskforce=taskforce, prefix="add") if facilitating else None,
         "decline_form": DeclineForm(),
-        "circulations": meeting.circulations.select_related("circulated_by")[:5],
+        # Only agenda_circulate writes a circulation, and it bumps agenda_version: none yet, nothing to read.
+        "circulations": meeting.circulations.select_related("circulated_by")[:5] if meeting.agenda_version else [],
         "pending_changes": any(row["item"].changed_in_version > meeting.agenda_version for row in rows),
         "minutes": getattr(meeting, "minutes", None),  # selected with the meeting (None when there are none)
         "action_items": meeting.action_items.select_related(
-            "owner_person", "owner_membership__agency", "owner_subcommittee", "agenda_item"
+            "owner_person", "owner_membership__agency", "owner_subcommittee", "agenda_item", "report_back_meeting"
         ),
         "invitee_count": services.invitee_count(meeting),
     }
@@ -354,12 +370,14 @@ def _item_fields(data: dict) -> dict:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def item_add(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    # Its own page, like item_edit, not a form on the agenda: the presenter and viewer pickers list everyone in
+    # the task force, which would make every view of the agenda read and render them.
     taskforce = permissions.taskforce_for(request, slug)
     meeting = _meeting(request, taskforce, pk, access.FACILITATE)
-    form = ItemForm(request.POST, taskforce=taskforce, prefix="add")
-    if form.is_valid():
+    form = ItemForm(request.POST or None, taskforce=taskforce)
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.item_add(
@@ -370,9 +388,22 @@ def item_add(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             )
         except services.MeetingError as exc:
             _error(request, exc)
-    else:
-        messages.error(request, _("The item was not added: %(errors)s") % {"errors": form.errors.as_text()})
-    return redirect(reverse("meetings:detail", args=[slug, pk]) + "#agenda")
+        return redirect(reverse("meetings:detail", args=[slug, pk]) + "#agenda")
+    return render(
+        request,
+        "meetings/form.html",
+        {
+            "taskforce": taskforce,
+            "meeting": meeting,
+            "form": form,
+            "page_title": _("Add an agenda item"),
+            "page_lead": _("If the agenda was already circulated, the new item is marked for re-circulation.")
+            if meeting.agenda_version
+            else "",
+            "submit_label": _("Add to the agenda"),
+            "cancel_url": reverse("meetings:detail", args=[slug, pk]),
+        },
+    )
 
 
 @login_required
@@ -388,7 +419,7 @@ def item_edit(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpRes
         "presenter": item.presenter_id,
         "planned_minutes": item.planned_minutes,
         "tier": item.tier,
-        "restricted_viewers": list(item.restricted_viewers.all()),
+        "restricted_viewers": sorted(item.restricted_viewer_ids),
         "revision": item.revision,
     }
     form = ItemForm(request.POST or None, taskforce=taskforce, initial=initial)
@@ -502,7 +533,8 @@ def backlog(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _live_context(request: HttpRequest, meeting: Meeting, *, facilitating: bool) -> dict:
-    rows = _shown_items(request, meeting, facilitating=facilitating)
+    """What the console and the participants' page share: the agenda with its clocks (no attendance)."""
+    rows = _shown_items(request, meeting, facilitating=facilitating, current_only=True)
     now = timezone.now()
     current = next((row for row in rows if row["item"].pk == meeting.current_item_id), None)
     elapsed = 0
@@ -512,7 +544,6 @@ def _live_context(request: HttpRequest, meeting: Meeting, *, facilitating: bool)
     for row in rows:
         row["actual"] = elapsed if current and row is current else row["item"].actual_seconds
         row["over"] = row["actual"] > row["item"].planned_seconds
-    attendance = list(Attendance.objects.filter(meeting=meeting).select_related("person"))
     return {
         "meeting": meeting,
         "taskforce": meeting.taskforce,
@@ -526,10 +557,7 @@ def _live_context(request: HttpRequest, meeting: Meeting, *, facilitating: bool)
         "meeting_elapsed": int((now - meeting.started_at).total_seconds()) if meeting.started_at else 0,
         "meeting_left": int((meeting.ends_at - now).total_seconds()),
         "totals": _totals(meeting, rows),
-        "attendance": attendance,
-        "present_count": sum(1 for a in attendance if a.attended),
         "can_facilitate": facilitating,
-        "my_attendance": next((a for a in attendance if a.person_id == request.user.pk), None),
     }
 
 
@@ -540,14 +568,18 @@ def run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not meeting.ended_at:
         services.attendance_roster_ensure(meeting=meeting)
     context = _live_context(request, meeting, facilitating=True)
+    attendance = list(Attendance.objects.filter(meeting=meeting))
+    context["attendance"] = attendance
+    context["present_count"] = sum(1 for a in attendance if a.attended)
     current_item = context["current"]["item"] if context["current"] else None
     if current_item:
         context["notes_form"] = NotesForm(initial={"notes": current_item.notes, "decisions": current_item.decisions})
     context["guest_form"] = GuestForm(prefix="guest")
-    context["action_form"] = ActionItemForm(meeting=meeting, prefix="action")
-    context["action_items"] = meeting.action_items.select_related(
-        "owner_person", "owner_membership__agency", "owner_subcommittee"
-    )
+    if meeting.started_at:  # action items are recorded once the meeting runs (run.html shows them only then)
+        context["action_form"] = ActionItemForm(meeting=meeting, prefix="action")
+        context["action_items"] = meeting.action_items.select_related(
+            "owner_person", "owner_membership__agency", "owner_subcommittee", "report_back_meeting"
+        )
     # The approval of the previous minutes is an item of this meeting: approve from the live view.
     context["approval_minutes"] = None
     if current_item and current_item.item_type == ItemType.MINUTES_APPROVAL and current_item.source_id.isdigit():
@@ -663,7 +695,12 @@ def check_in(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def follow(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """What participants see in their own browsers; htmx polls the partial every few seconds."""
     taskforce = permissions.taskforce_for(request, slug)
-    meeting = _meeting(request, taskforce, pk)
+    # Whether this person is checked in (Attendance.attended), read with the meeting: the check-in form needs
+    # nothing else of the roster.
+    checked_in = Attendance.objects.filter(
+        meeting=OuterRef("pk"), person=request.user.pk, status__in=[AttendanceStatus.PRESENT, AttendanceStatus.GUEST]
+    )
+    meeting = _meeting(request, taskforce, pk, annotations={"checked_in": Exists(checked_in)})
     context = _live_context(request, meeting, facilitating=access.can_facilitate(request.user, meeting))
     if request.htmx:
         return render(request, "meetings/partials/follow_current.html", context)
@@ -731,9 +768,10 @@ def _minutes(request: HttpRequest, meeting: Meeting) -> Minutes:
 @login_required
 def minutes(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
-    meeting = _meeting(request, taskforce, pk)
+    # The minutes and who approved them where, read with the meeting (None when there are none).
+    meeting = _meeting(request, taskforce, pk, related=("minutes__approved_by", "minutes__approved_at_meeting"))
     facilitating = access.can_facilitate(request.user, meeting)
-    record = Minutes.objects.filter(meeting=meeting).select_related("approved_by", "approved_at_meeting").first()
+    record = getattr(meeting, "minutes", None)
     if record is None:
         return render(
             request,

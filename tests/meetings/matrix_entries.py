@@ -103,7 +103,7 @@ def meeting_rows(Row, in_harbor, signed_in) -> dict[str, Any]:  # noqa: N803 - t
         "meetings:cancel": Row(_meeting_kwargs, "GET", facilitators),
         "meetings:ics": Row(_meeting_kwargs, "GET", everyone),
         "meetings:submit": Row(_meeting_kwargs, "GET", everyone),
-        "meetings:item_add": Row(_meeting_kwargs, "POST", facilitators_post),
+        "meetings:item_add": Row(_meeting_kwargs, "GET", facilitators),
         "meetings:item_edit": Row(_item(), "GET", facilitators),
         "meetings:notes": Row(_item(), "POST", facilitators_post),
         "meetings:item_action": Row(_item(action="up"), "POST", facilitators_post),

@@ -73,7 +73,7 @@ def test_a_meeting_from_agenda_call_to_minutes_pdf(browser_settings, live_server
     fred.goto(meeting_url)
     for _ in range(2):
         fred.get_by_role("button", name="Accept").first.click()
-    fred.locator("details.add-item summary").click()
+    fred.get_by_role("link", name="Add an item").click()
     fred.get_by_label(label("Title")).fill("Hotel outreach campaign")
     fred.get_by_label(label("Minutes needed")).fill("15")
     fred.get_by_role("button", name="Add to the agenda").click()
