@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -9,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
@@ -325,6 +327,116 @@ def test_get_subject_finds_the_object_or_none(ping_kind, recipient_user, topic, 
     assert notifications.get_subject(row) == other
     other.delete()
     assert notifications.get_subject(row) is None
+
+
+# --- the lease, the batch and the mail session -----------------------------------------------------------
+
+
+def test_a_claimed_row_waits_out_its_lease_before_another_sweep_sends_it(
+    ping_kind, recipient_user, topic, past, mailoutbox
+):
+    """A worker that died holding a claim: nobody sends its rows until the lease runs out, then one does."""
+    row = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
+    now = timezone.now()
+    assert [claimed.pk for claimed in notifications._claim(now, 10)] == [row.pk]  # ... and the worker dies
+
+    assert notifications.sweep(now=now) == 0
+    assert notifications.sweep(now=now + notifications.SWEEP_LEASE - timedelta(seconds=1)) == 0
+    assert notifications.sweep(now=now + notifications.SWEEP_LEASE) == 1
+
+    row.refresh_from_db()
+    assert len(mailoutbox) == 1
+    assert row.attempts == 2  # the dead worker's claim counts: a row that kills workers is given up on
+    assert row.due_at == now + notifications.SWEEP_LEASE  # when the second claim found it due
+
+
+def test_a_sent_or_cancelled_row_keeps_its_due_time(ping_kind, recipient_user, make_recipient, topic, past):
+    sent = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=recipient_user, due_at=past)
+    gone = make_recipient(is_active=False)
+    cancelled = notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=gone, due_at=past)
+
+    assert notifications.sweep() == 1
+
+    sent.refresh_from_db()
+    cancelled.refresh_from_db()
+    assert (sent.due_at, sent.attempts) == (past, 1)
+    assert (cancelled.due_at, cancelled.attempts) == (past, 0)  # cancelling is not an attempt
+    assert cancelled.cancelled_at is not None
+
+
+def test_celerys_soft_time_limit_hands_the_unsent_rest_of_the_batch_back(
+    ping_kind, make_recipient, topic, past, mailoutbox
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    rows = [
+        notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=make_recipient(), due_at=past)
+        for _ in range(3)
+    ]
+    ping_kind.fail_with = SoftTimeLimitExceeded()
+    now = timezone.now()
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        notifications.sweep(now=now)
+
+    # Due again at once (not after the lease), and the interrupted claim is not counted as an attempt.
+    assert [(r.due_at, r.attempts, r.last_error) for r in Notification.objects.order_by("pk")] == [(now, 0, "")] * 3
+    ping_kind.fail_with = None
+    assert notifications.sweep() == 3
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(r.recipient.email for r in rows)
+
+
+class CountingBackend(locmem.EmailBackend):
+    """The test outbox, counting the sessions it is asked to open."""
+
+    opened = 0
+
+    def open(self):
+        type(self).opened += 1
+        return super().open()
+
+
+def test_one_sweep_sends_everything_over_one_mail_session(ping_kind, make_recipient, topic, past, settings):
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.CountingBackend", "OPTIONS": {}}}
+    CountingBackend.opened = 0
+    mail.outbox = []
+    for _ in range(3):
+        notifications.schedule(kind=ping_kind.kind, subject=topic, recipient=make_recipient(), due_at=past)
+
+    assert notifications.sweep() == 3
+
+    assert len(mail.outbox) == 3
+    assert CountingBackend.opened == 3  # asked before each send: the first opens, the others find it open
+
+
+def test_the_notification_email_is_djangos_email_faster(recipient_user):
+    """NotificationEmail writes what EmailMultiAlternatives writes, non-ASCII and long headers included."""
+    from email import message_from_bytes
+    from email.policy import SMTP, default
+
+    from django.core.mail import EmailMultiAlternatives
+
+    row = Notification(pk=41, kind="tests.ping", recipient=recipient_user)
+    long_subject = "Réunion du groupe de travail " + "sur la traite des êtres humains " * 4
+    for subject in ("Agenda for Tuesday", long_subject):
+        ours = notifications.email_message(
+            row, notifications.Message(subject=subject, body="Voilà: 5 € & <b>", html="<p>Voilà</p>")
+        )
+        theirs = copy.copy(ours)
+        theirs.__class__ = EmailMultiAlternatives
+
+        wire = ours.message(policy=SMTP).as_bytes()
+        assert max(len(line) for line in wire.split(b"\r\n")) <= 78
+        assert wire.split(b"\r\n\r\n", 1)[0].isascii()  # the headers: RFC 2047 for the non-ASCII subject
+        read, expected = (message_from_bytes(m.message(policy=SMTP).as_bytes(), policy=default) for m in (ours, theirs))
+        assert read["Subject"] == notifications.clean_header(subject)
+        assert [(k, str(v)) for k, v in read.items() if k != "Content-Type"] == [
+            (k, str(v)) for k, v in expected.items() if k != "Content-Type"
+        ]
+        assert read.get_content_type() == expected.get_content_type() == "multipart/alternative"
+        assert [(p.get_content_type(), p.get_content()) for p in read.iter_parts()] == [
+            (p.get_content_type(), p.get_content()) for p in expected.iter_parts()
+        ]
 
 
 # --- queue_sweep ------------------------------------------------------------------------------------------
