@@ -72,9 +72,22 @@ def visible_to[M: models.Model](user: Any, perm: str, queryset: QuerySet[M]) -> 
         field, parent_perm = parent
         parent_model = queryset.model._meta.get_field(field).related_model
         return queryset.filter(**{f"{field}__in": visible_to(user, parent_perm, parent_model.objects.all())})
-    return get_objects_for_user(
-        user, perm, klass=queryset, accept_global_perms=False, with_superuser=False, use_groups=True
-    )
+    user_rows, group_rows = get_user_obj_perms_model(queryset.model), get_group_obj_perms_model(queryset.model)
+    if user_rows.objects.is_generic() or group_rows.objects.is_generic():
+        return get_objects_for_user(
+            user, perm, klass=queryset, accept_global_perms=False, with_superuser=False, use_groups=True
+        )
+    # Direct foreign-key rows (the hot tables: cases, MOUs, meetings): the ids granted to the person or their
+    # groups as one UNION, which PostgreSQL reads from the permission rows' indexes. guardian's own query ORs two
+    # IN-subqueries instead, which makes it filter every row of the queryset (a task force's 20,000 cases at
+    # bench size L: 56 ms against 18 ms for the same count).
+    granted = {
+        "permission__content_type": ContentType.objects.get_for_model(queryset.model),
+        "permission__codename": perm.split(".", 1)[-1],
+    }
+    own = user_rows.objects.filter(user=user, **granted).values("content_object_id")
+    grouped = group_rows.objects.filter(group__user=user, **granted).values("content_object_id")
+    return queryset.filter(pk__in=own.union(grouped))
 
 
 def has_perm(user: Any, perm: str, obj: models.Model) -> bool:
