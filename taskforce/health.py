@@ -188,7 +188,14 @@ def measures_for(taskforce: TaskForce, today: date) -> list[Measure]:
 DASHBOARD_CACHE_SECONDS = 3600
 
 
-def dashboard_measures(taskforce: TaskForce, today: date) -> tuple[list[Measure], datetime]:
+@dataclass
+class DashboardFigures:
+    measures: list[Measure]
+    computed_at: datetime
+    cache_key: str  # "" when they are not cached (a provider failed): nothing rendered from them is kept either
+
+
+def dashboard_measures(taskforce: TaskForce, today: date) -> DashboardFigures:
     """measures_for() as the health dashboard shows it: computed at most once an hour per task force, and when.
 
     Safe to share between viewers: measures_for() takes no person, the figures are the task force's aggregates,
@@ -210,12 +217,14 @@ def dashboard_measures(taskforce: TaskForce, today: date) -> tuple[list[Measure]
     )
     cached = cache.get(key)
     if cached is not None:
-        return cached
+        measures, computed_at = cached
+        return DashboardFigures(measures, computed_at, key)
     measures = measures_for(taskforce, today)
     # A provider that failed shows as unavailable for this request only: the next one tries again.
-    if not any(m.key.startswith("unavailable:") for m in measures):
-        cache.set(key, (measures, now), DASHBOARD_CACHE_SECONDS)
-    return measures, now
+    if any(m.key.startswith("unavailable:") for m in measures):
+        return DashboardFigures(measures, now, "")
+    cache.set(key, (measures, now), DASHBOARD_CACHE_SECONDS)
+    return DashboardFigures(measures, now, key)
 
 
 def _measures_for(taskforce: TaskForce, today: date) -> list[Measure]:

@@ -172,7 +172,8 @@ def _health_period_choices(today, established_on) -> list[tuple[str, list[health
 def health_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug, "taskforce.manage_members")
     today = timezone.localdate()
-    measures, computed_at = health.dashboard_measures(taskforce, today)
+    figures = health.dashboard_measures(taskforce, today)
+    measures = figures.measures
     period = _health_period(request, taskforce)
     return render(
         request,
@@ -184,7 +185,10 @@ def health_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "period": period,
             "period_choices": _health_period_choices(today, taskforce.established_on),
             "today": today,
-            "computed_at": computed_at,
+            "computed_at": figures.computed_at,
+            # The measures' cards are rendered once per cached set of figures (templates/taskforce/health.html).
+            "measures_cache_key": figures.cache_key,
+            "cache_seconds": health.DASHBOARD_CACHE_SECONDS,
         },
     )
 
