@@ -48,25 +48,6 @@ def test_the_task_force_and_the_persons_grants_are_read_once(cast, client_for):
     assert not [q for q in sql if q.startswith('SELECT "taskforce_taskforce"')]
 
 
-def test_the_switcher_lists_only_the_task_forces_the_person_may_view(cast, client_for):
-    body = client_for(cast.liaison_a).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug])).content.decode()
-    assert cast.taskforce.name in body and cast.other_taskforce.name not in body
-    body = client_for(cast.admin).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug])).content.decode()
-    assert cast.taskforce.name in body and cast.other_taskforce.name in body  # a site admin sees every one
-
-
-def test_times_are_shown_in_the_task_forces_zone(cast, client_for):
-    from django.utils import timezone
-
-    from taskforce.models import TaskForce
-
-    TaskForce.objects.filter(pk=cast.taskforce.pk).update(time_zone="America/Denver")
-    response = client_for(cast.liaison_a).get(reverse("taskforce:dashboard", args=[cast.taskforce.slug]))
-    assert response.status_code == 200
-    assert response.context["taskforce"].time_zone == "America/Denver"
-    assert str(timezone.get_current_timezone()) != "America/Denver"  # deactivated after the request
-
-
 def test_another_task_force_is_a_404_and_audited(cast, client_for):
     response = client_for(cast.liaison_a).get(reverse("taskforce:charter", args=[cast.other_taskforce.slug]))
     assert response.status_code == 404

@@ -67,3 +67,30 @@ def test_times_show_in_the_task_force_time_zone(cast, client_for):
     eastern = edited_at.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M")
     body = response.content.decode()
     assert pacific in body and eastern not in body
+
+
+def test_the_dashboard_costs_the_same_whatever_the_records(cast, client_for):
+    """Each card reads its records in a fixed number of queries: more cases and meetings change no count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.cases.world import make_case, make_meeting
+
+    url = reverse("taskforce:dashboard", args=[cast.taskforce.slug])
+    clients = {role: client_for(getattr(cast, role)) for role in ("liaison_a", "coordinator", "admin")}
+
+    def counts() -> dict[str, int]:
+        found = {}
+        for role, client in clients.items():
+            client.get(url)  # the session's once-a-minute writes land here, not in the count
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            found[role] = len(captured.captured_queries)
+        return found
+
+    before = counts()
+    for n in range(3):
+        make_case(cast, number=f"2026-10{n}")
+        make_meeting(cast, title=f"Harbor meeting {n}")
+    assert counts() == before
+    assert max(before.values()) <= 13, before
