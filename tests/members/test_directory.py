@@ -120,3 +120,12 @@ def test_the_directory_is_paged_by_agency(cast, client_for, monkeypatch):
     assert "Page 1 of" in first and "Page 2 of" in second
     assert "Child Advocacy Center" in first + second and "Sheriff&#x27;s Office" in first + second
     assert ("Larry Liaison" in first) != ("Larry Liaison" in second)  # each agency's people on its own page
+
+
+def test_the_directory_escapes_what_people_wrote_about_themselves(cast, client_for):
+    cast.liaison_b.title = '<script>alert("t")</script>'
+    cast.liaison_b.full_name = "Lee <b>Bold</b> & Co"
+    cast.liaison_b.save()
+    body = client_for(cast.member_b).get(reverse("members:directory", args=[cast.taskforce.slug])).content.decode()
+    assert "&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;" in body and "<script>alert" not in body
+    assert "Lee &lt;b&gt;Bold&lt;/b&gt; &amp; Co" in body
