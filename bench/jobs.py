@@ -260,8 +260,14 @@ def race(ctx: BenchContext, count: int, *, timeout: float | None = None) -> Race
         deadline = time.monotonic() + timeout
         timed_out = False
         while mine.filter(sent_at__isnull=True).exists():
-            # A failed send records its error (attempts alone also counts a claim still being sent).
-            failed = mine.filter(sent_at__isnull=True).exclude(last_error="").count()
+            # A failed send records its error and backs off into the future, as a claimed row's lease does:
+            # a short range of the pending index, where counting every unsent row (at 100,000 rows, 90 ms
+            # each 0.2 s) took half a core from the workers being measured.
+            failed = (
+                mine.filter(sent_at__isnull=True, cancelled_at__isnull=True, due_at__gt=timezone.now())
+                .exclude(last_error="")
+                .count()
+            )
             if failed or not all(w.alive() for w in workers):
                 logs = "\n".join(f"--- {w.name} ---\n{w.output()}" for w in workers)
                 unsent = mine.filter(sent_at__isnull=True).count()
