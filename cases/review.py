@@ -201,6 +201,7 @@ def reviews_for_minutes(request: HttpRequest, meeting: Any) -> list[dict[str, An
 
     items = AgendaItem.objects.filter(meeting=meeting, source_type=SOURCE_TYPE).order_by("position", "pk")
     entries: list[dict[str, Any]] = []
+    reads: list[tuple[Case, dict[str, Any]]] = []  # audited together once the reviews are read
     for item in items:
         case = case_for_item(item)
         if case is None or "view_case_full" not in selectors.case_perms(request.user, case):
@@ -211,7 +212,7 @@ def reviews_for_minutes(request: HttpRequest, meeting: Any) -> list[dict[str, An
             .prefetch_related("recommendations", "participants", "follow_ups__owner")
             .first()
         )
-        audit.record("case.viewed", request=request, obj=case, level="full", via="minutes", agenda_item=item.pk)
+        reads.append((case, {"level": "full", "via": "minutes", "agenda_item": item.pk}))
         entries.append(
             {
                 "visible": True,
@@ -229,6 +230,7 @@ def reviews_for_minutes(request: HttpRequest, meeting: Any) -> list[dict[str, An
                 else [],
             }
         )
+    audit.record_many("case.viewed", reads, request=request)
     return entries
 
 

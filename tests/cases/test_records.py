@@ -109,3 +109,37 @@ def test_the_label_is_a_pseudonym(cast, label, ok):
         taskforce=cast.taskforce,
     )  # fmt: skip
     assert form.is_valid() is ok, form.errors
+
+
+def test_record_many_writes_in_one_insert_what_record_writes_one_by_one(cast, rf):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from taskforce import audit
+    from taskforce.models import AuditEvent
+    from tests.cases.world import make_case
+
+    cases = [make_case(cast, number=f"AU-{i}", lead=cast.agency_a, actor=cast.liaison_a) for i in range(3)]
+    request = rf.get("/", HTTP_USER_AGENT="pytest", REMOTE_ADDR="10.0.0.7")
+    request.user = cast.liaison_a
+    one = audit.record("case.viewed", request=request, obj=cases[0], level="full", agenda_item=1)
+    with CaptureQueriesContext(connection) as insert:
+        many = audit.record_many(
+            "case.viewed", [(case, {"level": "full", "agenda_item": 1}) for case in cases], request=request
+        )
+    assert len(insert) == 1 and len(many) == 3
+    fields = (
+        "actor_id",
+        "actor_label",
+        "action",
+        "taskforce_id",
+        "object_type",
+        "object_label",
+        "ip_address",
+        "user_agent",
+        "detail",
+    )
+    stored = AuditEvent.objects.filter(action="case.viewed", object_id=str(cases[0].pk)).order_by("pk")
+    assert len(stored) == 2 and [getattr(stored[0], f) for f in fields] == [getattr(one, f) for f in fields]
+    assert len({tuple(str(getattr(e, f)) for f in fields) for e in stored}) == 1  # record_many's equals record's
+    assert audit.record_many("case.viewed", [], request=request) == []
