@@ -65,9 +65,14 @@ def _meeting(
 ) -> Meeting:
     """The meeting through permissions; `related` and `annotations` read what the page needs in the same query."""
     queryset = Meeting.objects.filter(taskforce=taskforce).select_related(
-        "taskforce", "series", "facilitator", "note_taker", "current_item", *related
+        "series", "facilitator", "note_taker", *related
     )
-    return permissions.get_for_user(request.user, perm, queryset.annotate(**annotations or {}), request=request, pk=pk)
+    meeting = permissions.get_for_user(
+        request.user, perm, queryset.annotate(**annotations or {}), request=request, pk=pk
+    )
+    # The task force the caller has just read through permissions, not a second copy of its (wide) row.
+    meeting.taskforce = taskforce
+    return meeting
 
 
 def _item(request: HttpRequest, meeting: Meeting, pk: int, *, facilitating: bool) -> AgendaItem:
@@ -298,6 +303,9 @@ def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "declined": [item for item in submitted if item.status == ItemStatus.DECLINED],
         "call_state": meeting.call_state(),
         "can_facilitate": facilitating,
+        # One reverse for the page, not four per row: an item's actions are agenda/<pk>/<action>/ under the
+        # meeting (meetings/urls.py).
+        "items_url": reverse("meetings:detail", args=[slug, pk]) + "agenda/",
         "decline_form": DeclineForm(),
         # Only agenda_circulate writes a circulation, and it bumps agenda_version: none yet, nothing to read.
         "circulations": meeting.circulations.select_related("circulated_by")[:5] if meeting.agenda_version else [],
