@@ -59,9 +59,12 @@ def case_list(user: Any, taskforce: TaskForce, filters: dict[str, Any], *, mine:
         # "My cases": those my agency leads or is involved in, and those shared with me by name. Subqueries,
         # not joins: a join repeats a case per involved agency and needs a DISTINCT over every column, which
         # at a statewide size sorts thousands of rows for every page of 25.
+        # The lead as a subquery of my agency's memberships too: `lead__agency_id` joined every visible case
+        # to its membership before filtering (a third of the query's reads at bench size L).
+        leading = Membership.objects.filter(agency_id=user.agency_id).values("pk")
         involved = CaseAgency.objects.filter(membership__agency_id=user.agency_id).values("case_id")
         named = CaseUserObjectPermission.objects.filter(user=user).values("content_object_id")
-        cases = cases.filter(Q(lead__agency_id=user.agency_id) | Q(pk__in=involved) | Q(pk__in=named))
+        cases = cases.filter(Q(lead__in=leading) | Q(pk__in=involved) | Q(pk__in=named))
     if filters.get("status"):
         cases = cases.filter(status=filters["status"])
     if filters.get("trafficking_type"):
