@@ -478,15 +478,18 @@ _EMAIL_TAGS = {
 _EMAIL_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
 
 
+# Configured once: nh3.clean() would convert these sets into a new cleaner for every message.
+_EMAIL_CLEANER = nh3.Cleaner(
+    tags=_EMAIL_TAGS,
+    attributes=_EMAIL_ATTRIBUTES,
+    url_schemes={"https", "http", "mailto"},
+    link_rel="noopener noreferrer",
+)
+
+
 def clean_html(html: str) -> str:
     """Sanitise an HTML body with nh3 (defence in depth: renderers should already autoescape)."""
-    return nh3.clean(
-        html,
-        tags=_EMAIL_TAGS,
-        attributes=_EMAIL_ATTRIBUTES,
-        url_schemes={"https", "http", "mailto"},
-        link_rel="noopener noreferrer",
-    )
+    return _EMAIL_CLEANER.clean(html)
 
 
 class _MemoHeaderRegistry(HeaderRegistry):
