@@ -63,13 +63,19 @@ def _meeting(
     related: tuple = (),
     annotations: dict[str, Any] | None = None,
 ) -> Meeting:
-    """The meeting through permissions; `related` and `annotations` read what the page needs in the same query."""
-    queryset = Meeting.objects.filter(taskforce=taskforce).select_related(
-        "series", "facilitator", "note_taker", *related
+    """The meeting through permissions, with `viewer_facilitates` (access.can_facilitate for this person) read
+    in the same query; `related` and `annotations` read what the page needs in it too."""
+    queryset = (
+        Meeting.objects.filter(taskforce=taskforce)
+        .select_related("series", "facilitator", "note_taker", *related)
+        .annotate(viewer_facilitates=permissions.holds(request.user, access.FACILITATE, Meeting), **annotations or {})
     )
-    meeting = permissions.get_for_user(
-        request.user, perm, queryset.annotate(**annotations or {}), request=request, pk=pk
-    )
+    # Facilitating is asked of the annotation, not of a second query: seen but not theirs to run is a 403, as
+    # get_for_user refuses it.
+    seen = "meetings.view_meeting" if perm == access.FACILITATE else perm
+    meeting = permissions.get_for_user(request.user, seen, queryset, request=request, pk=pk)
+    if perm == access.FACILITATE and not meeting.viewer_facilitates:
+        permissions.deny(request, meeting, perm)
     # The task force the caller has just read through permissions, not a second copy of its (wide) row.
     meeting.taskforce = taskforce
     return meeting
@@ -91,11 +97,6 @@ def _item(request: HttpRequest, meeting: Meeting, pk: int, *, facilitating: bool
 
 def _error(request: HttpRequest, exc: Exception) -> None:
     messages.error(request, str(exc))
-
-
-def _flags(request: HttpRequest, meeting: Meeting) -> dict:
-    facilitating = access.can_facilitate(request.user, meeting)
-    return {"can_facilitate": facilitating}
 
 
 def _shown_items(
@@ -291,7 +292,7 @@ def meeting_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     meeting = _meeting(request, taskforce, pk, related=("minutes",))
-    facilitating = access.can_facilitate(request.user, meeting)
+    facilitating = meeting.viewer_facilitates
     agenda, submitted = selectors.agenda_and_proposals(meeting, request.user, facilitating=facilitating)
     rows = _shown_items(request, meeting, facilitating=facilitating, items=agenda)
     context = {
@@ -333,7 +334,7 @@ def meeting_ics(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def item_submit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     meeting = _meeting(request, taskforce, pk)
-    facilitating = access.can_facilitate(request.user, meeting)
+    facilitating = meeting.viewer_facilitates
     form = SubmitItemForm(request.POST or None, taskforce=taskforce, initial={"presenter": request.user.pk})
     if request.method == "POST" and form.is_valid():
         try:
@@ -709,7 +710,7 @@ def follow(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         meeting=OuterRef("pk"), person=request.user.pk, status__in=[AttendanceStatus.PRESENT, AttendanceStatus.GUEST]
     )
     meeting = _meeting(request, taskforce, pk, annotations={"checked_in": Exists(checked_in)})
-    context = _live_context(request, meeting, facilitating=access.can_facilitate(request.user, meeting))
+    context = _live_context(request, meeting, facilitating=meeting.viewer_facilitates)
     if request.htmx:
         return render(request, "meetings/partials/follow_current.html", context)
     return render(request, "meetings/follow.html", context)
@@ -778,7 +779,7 @@ def minutes(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     # The minutes and who approved them where, read with the meeting (None when there are none).
     meeting = _meeting(request, taskforce, pk, related=("minutes__approved_by", "minutes__approved_at_meeting"))
-    facilitating = access.can_facilitate(request.user, meeting)
+    facilitating = meeting.viewer_facilitates
     record = getattr(meeting, "minutes", None)
     if record is None:
         return render(

@@ -158,21 +158,24 @@ def mou_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def mou_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
-    # As _mou, with the objection counts the page shows (selectors.ledger's) read in the same query.
+    # As _mou, with the objection counts the page shows (selectors.ledger's) and _flags' permissions read in the
+    # same query.
     queryset = (
         Mou.objects.filter(taskforce=taskforce)
         .select_related("taskforce")
         .annotate(
             objections_total=Count("objections", distinct=True),
             objections_open=Count("objections", filter=Q(objections__status=ObjectionStatus.OPEN), distinct=True),
+            # _flags' permissions, as expressions of the same query rather than one more.
+            can_manage=permissions.holds(request.user, "mous.manage_mou", Mou),
+            can_comment=permissions.holds(request.user, "mous.comment_mou", Mou),
         )
     )
     mou = permissions.get_for_user(request.user, "mous.view_mou", queryset, request=request, pk=pk)
     rows = selectors.status_matrix(mou, request.user)
-    perms = permissions.perms_on(request.user, mou)
     flags = {
-        "can_manage": "manage_mou" in perms,
-        "can_comment": "comment_mou" in perms,
+        "can_manage": mou.can_manage,
+        "can_comment": mou.can_comment,
         # services.party_for, read off the rows: the first party (by agency name) whose active membership's
         # liaison group holds the user.
         "my_party": next(
