@@ -53,7 +53,7 @@ def case_list(user: Any, taskforce: TaskForce, filters: dict[str, Any], *, mine:
     The lead agency's name is a subquery of the row, not a join: PostgreSQL then reads it for the page's rows
     only, after sorting, where a join read it for every visible case first (thousands at a statewide size).
     """
-    lead_agency = Membership.objects.filter(pk=OuterRef("lead_id")).values("agency__name")
+    lead_agency = Membership.objects.filter(pk=OuterRef("lead_id")).order_by().values("agency__name")
     cases = visible_cases(user, taskforce).only(*LIST_COLUMNS).annotate(lead_agency_name=Subquery(lead_agency))
     if mine:
         # "My cases": those my agency leads or is involved in, and those shared with me by name. Subqueries,
