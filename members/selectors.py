@@ -62,10 +62,12 @@ def roles_by_person(taskforce: TaskForce) -> dict[int, list[str]]:
     for user_id, role in TaskForceRole.objects.filter(taskforce=taskforce).values_list("user_id", "role"):
         held.setdefault(user_id, []).append(role)
     order = [Role.COORDINATOR, Role.FACILITATOR, Role.LIAISON, Role.MEMBER]
+    # Translated once per call, not once per person: a statewide task force has hundreds of people.
+    names = {role: str(Role(role).label) for role in order}
     labels: dict[int, list[str]] = {}
     for user_id, roles in held.items():
         specific = [role for role in order if role in roles and role != Role.MEMBER]
-        labels[user_id] = [str(Role(role).label) for role in (specific or [Role.MEMBER])]
+        labels[user_id] = [names[role] for role in (specific or [Role.MEMBER])]
     return labels
 
 
