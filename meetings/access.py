@@ -12,19 +12,22 @@ from taskforce import permissions
 from taskforce.models import TaskForce
 
 FACILITATE = "meetings.change_meeting"
+MANAGE_WORK = "taskforce.manage_work"
 
 
-def can_schedule(user: Any, taskforce: TaskForce) -> bool:
-    """Facilitators and coordinators of the task force (and site admins) create series and meetings."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    return user.groups.filter(pk__in=[taskforce.facilitators_id, taskforce.coordinators_id]).exists()
+def can_schedule(user: Any, taskforce: TaskForce, *, request: HttpRequest | None = None) -> bool:
+    """Facilitators and coordinators of the task force (and site admins) create series and meetings.
+
+    That is who holds taskforce.manage_work on it (taskforce.services gives it to exactly those two groups).
+    Given the request, the answer comes from the permissions the base layout already read for it: no query.
+    """
+    if request is not None and request.user is user:
+        return MANAGE_WORK.split(".", 1)[1] in permissions.request_perms(request, taskforce)
+    return permissions.has_perm(user, MANAGE_WORK, taskforce)
 
 
 def require_schedule(request: HttpRequest, taskforce: TaskForce) -> None:
-    if not can_schedule(request.user, taskforce):
+    if not can_schedule(request.user, taskforce, request=request):
         permissions.deny(request, taskforce, "meetings.add_meeting")
 
 

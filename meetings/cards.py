@@ -38,7 +38,7 @@ def meeting_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     upcoming = next((m for m in meetings if m.status == MeetingStatus.SCHEDULED and m.starts_at > now), None)
     last = next((m for m in meetings if m.ended_at is not None), None)
     feedback_due = bool(last and request.user.is_authenticated and not last._feedback_given and last._attended)
-    can_schedule = access.can_schedule(request.user, taskforce)
+    can_schedule = access.can_schedule(request.user, taskforce, request=request)
     waiting = upcoming._proposed if upcoming and can_schedule else 0
     context = {
         "waiting": waiting,

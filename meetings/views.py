@@ -148,7 +148,7 @@ def meeting_list(request: HttpRequest, slug: str) -> HttpResponse:
             "upcoming": selectors.meetings_for(taskforce)[:30],
             "past": selectors.meetings_for(taskforce, past=True)[:20],
             "series": series,
-            "can_schedule": access.can_schedule(request.user, taskforce),
+            "can_schedule": access.can_schedule(request.user, taskforce, request=request),
             "cadence_warning": taskforce.cadence_warning or (taskforce.is_new and infrequent_series),
         },
     )
@@ -979,7 +979,7 @@ def feedback(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def feedback_trend(request: HttpRequest, slug: str) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     points = selectors.feedback_trend(taskforce)
-    facilitating = access.can_schedule(request.user, taskforce)
+    facilitating = access.can_schedule(request.user, taskforce, request=request)
     return render(
         request,
         "meetings/feedback_trend.html",
@@ -1079,7 +1079,7 @@ def action_list(request: HttpRequest, slug: str) -> HttpResponse:
             "state": state,
             "mine": mine,
             "goal": goal if goal.isdigit() else "",
-            "can_manage": access.can_schedule(request.user, taskforce),
+            "can_manage": access.can_schedule(request.user, taskforce, request=request),
         },
     )
 
@@ -1141,7 +1141,7 @@ def action_edit(request: HttpRequest, slug: str, action_pk: int) -> HttpResponse
 def action_detail(request: HttpRequest, slug: str, action_pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     action = _action_item(request, taskforce, action_pk)
-    can_manage = access.can_schedule(request.user, taskforce)
+    can_manage = access.can_schedule(request.user, taskforce, request=request)
     can_report = action.is_open and actions.may_report(request.user, action)
     current = actions.open_report_back(action)
     report_form = None
