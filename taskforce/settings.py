@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -285,6 +286,8 @@ CELERY_BEAT_SCHEDULE = {
     # One sweep for every kind of notification: never one beat entry per reminder.
     "send-due-notifications": {"task": "taskforce.tasks.send_due_notifications", "schedule": 60.0},
     "schedule-recurring-notifications": {"task": "taskforce.tasks.schedule_notifications", "schedule": 3600.0},
+    # On the hour, since the health dashboard's figures are cached per clock hour (taskforce.health).
+    "warm-health-dashboards": {"task": "taskforce.tasks.warm_health_dashboards", "schedule": crontab(minute=0)},
 }
 CELERY_TIMEZONE = "UTC"
 

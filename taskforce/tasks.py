@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from taskforce import notifications
+from taskforce import health, notifications
 
 
 @shared_task(ignore_result=True)
@@ -15,3 +15,9 @@ def send_due_notifications() -> int:
 def schedule_notifications() -> int:
     """Beat runs this hourly: each app's scheduler creates the rows that have become due."""
     return notifications.run_schedulers()
+
+
+@shared_task(ignore_result=True)
+def warm_health_dashboards() -> int:
+    """Beat runs this on the hour: the health dashboards' figures are computed before anyone waits for them."""
+    return health.warm_dashboards()

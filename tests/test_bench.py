@@ -21,18 +21,6 @@ from bench import pages
 ROOT = Path(__file__).resolve().parent.parent
 KEY_PAGES = {page.name for page in pages.PAGES}
 
-# Pages still above the 12-query target (bench/pages.py MAX_QUERIES), with their counts at the last fix:
-# a ceiling that fails the test if they grow, until they are brought under the target. See the README.
-QUERY_CEILINGS: dict[str, int] = {
-    "dashboard": 20,
-    "case detail": 14,
-    "meeting agenda": 21,
-    "live meeting": 18,
-    "minutes": 15,
-    "MOU status matrix": 13,
-    "health dashboard": 33,
-}
-
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict:
@@ -102,12 +90,13 @@ def test_queries_per_request_do_not_grow_with_the_lists(results):
 
 @pytest.mark.postgres
 def test_every_key_page_stays_within_its_query_budget(results):
-    over = {}
-    for (page, user), result in _page_results(results, "U", "queries").items():
-        budget = max(pages.MAX_QUERIES, QUERY_CEILINGS.get(page, 0))
-        if result["value"] > budget:
-            over[(page, user)] = result["value"]
-    assert not over, f"more queries than {pages.MAX_QUERIES} (or the recorded ceiling): {over}"
+    over = {
+        key: result["value"]
+        for size in ("T", "U")
+        for key, result in _page_results(results, size, "queries").items()
+        if result["value"] > pages.MAX_QUERIES
+    }
+    assert not over, f"more queries than {pages.MAX_QUERIES}: {over}"
 
 
 # --- fixes the bench asked for, proven without timing ---------------------------------------------------

@@ -331,6 +331,20 @@ def test_the_dashboard_reads_its_figures_once_an_hour(cast):
         assert b"1 present without a liaison, 16 missing" in _client(cast.coordinator).get(url).content
 
 
+def test_the_hourly_warm_up_computes_the_figures_before_anyone_opens_the_page(cast):
+    """After the beat task, the first visit of the hour shows the warmed figures: it computed none itself."""
+    import time_machine
+
+    from taskforce import tasks
+
+    url = reverse("taskforce:health", args=[cast.taskforce.slug])
+    with time_machine.travel(timezone.now().replace(minute=0, second=1), tick=False):
+        assert tasks.warm_health_dashboards() >= 2  # this task force, in each language the site speaks
+        invite_only(cast, "Harbor General", "health_care")  # after the warm-up: not in this hour's figures
+        page = _client(cast.coordinator).get(url).content
+        assert b"0 present without a liaison, 17 missing" in page
+
+
 # --- the period report ------------------------------------------------------------------------------------
 
 

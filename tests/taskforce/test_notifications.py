@@ -502,7 +502,11 @@ def test_the_celery_tasks_are_named_for_the_beat_schedule(settings):
     from taskforce import tasks
 
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert names == {tasks.send_due_notifications.name, tasks.schedule_notifications.name}
+    assert names == {
+        tasks.send_due_notifications.name,
+        tasks.schedule_notifications.name,
+        tasks.warm_health_dashboards.name,
+    }
 
 
 # --- row locking (PostgreSQL) -----------------------------------------------------------------------
