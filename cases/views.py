@@ -8,6 +8,7 @@ hold no row for is a 404 exactly like a missing id. What you may do on it comes 
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +21,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -127,16 +130,15 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     cases = selectors.case_list(request.user, taskforce, filters, mine=mine)
     page = _counted_page(cases, filters.get("per_page") or 25, request.GET.get("page"))
-    _label_rows(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
+    # One reverse for the page, not one per row: a case's page is <pk>/ under the task force's case list.
+    cases_url = reverse("cases:list", kwargs={"slug": taskforce.slug})
     context = {
         "taskforce": taskforce,
         "form": form,
         "page": page,
-        "cases": page.object_list,
-        # One reverse for the page, not one per row: a case's page is <pk>/ under the task force's case list.
-        "cases_url": reverse("cases:list", kwargs={"slug": taskforce.slug}),
+        "case_rows": _case_rows(page.object_list, cases_url),
         "mine": mine,
         "query": query.urlencode(),
         "can_create": _own_membership(request.user, taskforce) is not None,
@@ -145,21 +147,36 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
     return render(request, template, context)
 
 
-# The coded columns a case list shows, labelled per row by _label_rows.
+# The coded columns a case list shows, labelled by _case_rows.
 LABELLED = ("trafficking_type", "age_band", "status", "confidentiality")
 
 
-def _label_rows(cases: list[Case]) -> None:
-    """Each row's labels as `<field>_label`, from one {code: label} table per column for the whole page.
+def _case_rows(cases: list[Case], cases_url: str) -> SafeString:
+    """The case table's <tr>s (cases/partials/case_table.html), one string per row.
 
-    Not get_FOO_display() per row: Django rebuilds and hashes the field's choices (translating every label)
-    on each call, which was a tenth of the list page's time.
+    Built here rather than in the template: the template engine's lookups, filters and escaping per cell were
+    a third of the list page's own time (25 to 100 rows of seven cells). Every value is escaped with
+    html.escape. The coded columns are labelled from one {code: label} table per column for the page, not
+    get_FOO_display() per row (Django rebuilds and translates the field's choices on each call).
     """
     tables = {name: {code: str(label) for code, label in Case._meta.get_field(name).flatchoices} for name in LABELLED}
+    rows = []
     for case in cases:
-        for name, table in tables.items():
-            code = getattr(case, name)
-            setattr(case, f"{name}_label", table.get(code, code))
+        labels = {name: escape(str(tables[name].get(getattr(case, name), getattr(case, name)))) for name in LABELLED}
+        badge = ""
+        if case.confidentiality != "standard":
+            badge = f' <span class="badge badge-conf-{escape(case.confidentiality)}">{labels["confidentiality"]}</span>'
+        updated = date_format(timezone.localtime(case.updated_at), "M j, Y")
+        rows.append(
+            f'<tr>\n    <th scope="row"><a href="{escape(cases_url)}{case.pk}/">{escape(case.number)}</a>{badge}</th>\n'
+            f"    <td>{escape(case.label)}</td>\n"
+            f"    <td>{labels['trafficking_type']}</td>\n"
+            f"    <td>{labels['age_band']}</td>\n"
+            f"    <td>{escape(case.lead_agency_name or '')}</td>\n"
+            f'    <td><span class="badge badge-case-{escape(case.status)}">{labels["status"]}</span></td>\n'
+            f"    <td>{escape(updated)}</td>\n  </tr>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
 
 
 def _counted_page(cases: QuerySet[Case], per_page: int, number: str | None) -> Page:

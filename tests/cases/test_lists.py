@@ -141,3 +141,23 @@ def test_pages_count_every_visible_case_and_a_page_past_the_end_shows_the_last(c
         body = client.get(url, {"page": page, "sort": "number"}).content.decode()
         assert "61 cases" in body and body.count('<th scope="row">') == rows, page
     assert "Page 3 of 3" in client.get(url, {"page": "9"}).content.decode()
+
+
+def test_the_rows_escape_what_people_typed_and_link_each_case(cast, client_for):
+    """The rows are built as strings in cases.views._case_rows: every value there is escaped."""
+    case = make_case(
+        cast,
+        number="<b>N-1</b>",
+        label='<script>alert("x")</script>',
+        lead=cast.agency_a,
+        actor=cast.liaison_a,
+        confidentiality="restricted",
+    )
+    url = reverse("cases:mine", kwargs={"slug": cast.taskforce.slug})
+    body = client_for(cast.liaison_a).get(url).content.decode()
+    assert "<script>alert" not in body and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+    assert (
+        f'href="{reverse("cases:list", kwargs={"slug": cast.taskforce.slug})}{case.pk}/">&lt;b&gt;N-1&lt;/b&gt;</a>'
+        in body
+    )
+    assert 'class="badge badge-conf-restricted">Restricted</span>' in body
