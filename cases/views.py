@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -95,12 +95,15 @@ def _flags(perms: set[str]) -> dict[str, bool]:
     }
 
 
-def _own_membership(user, taskforce: TaskForce) -> Membership | None:
+def _own_memberships(user, taskforce: TaskForce) -> QuerySet[Membership]:
+    """The active membership of the person's agency in the task force (one at most): the lead of a case they open."""
     if not user.agency_id:
-        return None
-    return Membership.objects.filter(
-        taskforce=taskforce, agency_id=user.agency_id, status=MembershipStatus.ACTIVE
-    ).first()
+        return Membership.objects.none()
+    return Membership.objects.filter(taskforce=taskforce, agency_id=user.agency_id, status=MembershipStatus.ACTIVE)
+
+
+def _own_membership(user, taskforce: TaskForce) -> Membership | None:
+    return _own_memberships(user, taskforce).first()
 
 
 def _people_of(taskforce: TaskForce):
@@ -129,7 +132,12 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
     form = CaseFilterForm(request.GET or None, taskforce=taskforce)
     filters = form.cleaned_data if form.is_valid() else {}
     cases = selectors.case_list(request.user, taskforce, filters, mine=mine)
+    # Whether the person may open a case (their agency is an active member), asked in the page's own query: one
+    # query less per list. A page without rows has nobody to ask, so it asks on its own.
+    cases = cases.annotate(can_create=Exists(_own_memberships(request.user, taskforce)))
     page = _counted_page(cases, filters.get("per_page") or 25, request.GET.get("page"))
+    rows = list(page.object_list)
+    can_create = rows[0].can_create if rows else _own_memberships(request.user, taskforce).exists()
     query = request.GET.copy()
     query.pop("page", None)
     # One reverse for the page, not one per row: a case's page is <pk>/ under the task force's case list.
@@ -138,10 +146,10 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
         "taskforce": taskforce,
         "form": form,
         "page": page,
-        "case_rows": _case_rows(page.object_list, cases_url),
+        "case_rows": _case_rows(rows, cases_url),
         "mine": mine,
         "query": query.urlencode(),
-        "can_create": _own_membership(request.user, taskforce) is not None,
+        "can_create": can_create,
     }
     template = "cases/partials/case_table.html" if request.htmx else "cases/list.html"
     return render(request, template, context)

@@ -161,3 +161,12 @@ def test_the_rows_escape_what_people_typed_and_link_each_case(cast, client_for):
         in body
     )
     assert 'class="badge badge-conf-restricted">Restricted</span>' in body
+
+
+@pytest.mark.parametrize("query", ["", "?q=nothing-matches"])
+def test_open_a_case_is_offered_to_the_members_agencies_with_or_without_rows(query, cast, many, client_for):
+    """can_create is read in the page's own query when it has rows, and on its own when it has none."""
+    url = reverse("cases:mine", kwargs={"slug": cast.taskforce.slug}) + query
+    create = reverse("cases:create", kwargs={"slug": cast.taskforce.slug})
+    assert f'href="{create}"' in client_for(cast.liaison_a).get(url).content.decode()
+    assert f'href="{create}"' not in client_for(cast.admin).get(url).content.decode()
