@@ -73,3 +73,29 @@ def test_the_agenda_costs_the_same_with_more_case_review_items(cast, meeting, cl
     assert _agenda_queries(client, meeting, cast) <= one + 3
     restricted_viewer = client_for(cast.member_b)
     assert _agenda_queries(restricted_viewer, meeting, cast) == _agenda_queries(restricted_viewer, meeting, cast)
+
+
+def test_reviews_and_rosters_are_read_only_when_a_case_is_shown(cast, meeting):
+    """The access check needs the cases and the reader's permissions on them (two queries); the reviews and the
+    room's roster are read once, for every item, by the first case actually rendered (the live page shows
+    one case at a time, and a person who sees none never pays for them)."""
+    items = [propose_review(cast, _case(cast, f"SO-{n}")) for n in range(3)]
+    meetings.attendance_roster_ensure(meeting=meeting)
+    for person in (cast.liaison_a, cast.member_b):
+        prepared = [i for i in meetings.agenda_items(meeting) if i.pk in {x.pk for x in items}]
+        with CaptureQueriesContext(connection) as captured:
+            review.prepare_items(_request(person), prepared)
+            allowed = [item for item in prepared if review.may_review(person, item)]
+        assert len(captured.captured_queries) == 2
+        assert len(allowed) == (3 if person == cast.liaison_a else 0)
+    first, *others = allowed = [i for i in meetings.agenda_items(meeting) if i.pk in {x.pk for x in items}]
+    review.prepare_items(_request(cast.liaison_a), allowed)
+    with CaptureQueriesContext(connection) as captured:
+        html = review.render_item(_request(cast.liaison_a), first)
+    # The reviews, the roster with each attendee's eligibility, and the audited read.
+    assert len(captured.captured_queries) == 3
+    assert "✓ " in html
+    for item in others:
+        with CaptureQueriesContext(connection) as captured:
+            review.render_item(_request(cast.liaison_a), item)
+        assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT"]
