@@ -1,6 +1,6 @@
 """Cases: lists, the case page, sharing, releases, access requests, history, reviews and the review PDF.
 
-Every view fetches the case through `permissions.get_for_user(..., "cases.view_case", ...)`: a case you
+Every view fetches the case through `permissions.get_with_perms` (get_for_user on "cases.view_case"): a case you
 hold no row for is a 404 exactly like a missing id. What you may do on it comes from `_case`'s perms set
 (read from the case's own guardian tables, so site admins get no bypass), and each refusal is audited.
 """
@@ -41,9 +41,9 @@ from cases.forms import (
     ReleaseForm,
     ReviewForm,
     RevokeForm,
+    filter_selects,
 )
 from cases.models import (
-    VIEW,
     AccessRequest,
     Case,
     CaseGrant,
@@ -75,8 +75,7 @@ def _case(
     queryset = Case.objects.filter(taskforce=taskforce).select_related("lead__agency", "lead__liaison", "taskforce")
     if annotations:
         queryset = queryset.annotate(**annotations)
-    case = permissions.get_for_user(request.user, VIEW, queryset, request=request, pk=pk)
-    perms = selectors.case_perms(request.user, case)
+    case, perms = permissions.get_with_perms(request.user, queryset, request=request, pk=pk)
     if need is not None and need not in perms:
         permissions.deny(request, case, f"cases.{need}")
     if request.method == "GET":
@@ -145,6 +144,7 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
     context = {
         "taskforce": taskforce,
         "form": form,
+        "selects": filter_selects(form, ("status", "trafficking_type", "sort", "per_page")),
         "page": page,
         "case_rows": _case_rows(rows, cases_url),
         "mine": mine,

@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cases.forms import filter_selects
 from members import selectors, services
 from members.forms import (
     AcceptInvitationForm,
@@ -135,6 +136,7 @@ def directory(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "taskforce": taskforce,
         "form": form,
+        "selects": filter_selects(form, ("sector", "level", "status")),
         "page": page,
         "memberships": page.object_list,
         # Read with taskforce_for's own check (the request's memo): no query of its own.
