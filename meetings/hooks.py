@@ -3,7 +3,7 @@
 cases registers, in its AppConfig.ready:
 
     hooks.register_case_item_access(lambda user, item: ...)   # may this person see this case-review item?
-    hooks.register_case_item_renderer(lambda request, item: "<html>")  # the partial shown in its place
+    hooks.register_case_item_renderer(lambda request, items: {item.pk: "<html>"})  # shown in their place
     hooks.register_case_minutes(lambda request, meeting: [...])  # the reviews, as this reader may see them
     hooks.register_case_items_prepare(lambda request, items: None)  # load a list's cases at once (optional)
 
@@ -19,7 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 CaseAccess = Callable[[Any, Any], bool]
-CaseRenderer = Callable[[Any, Any], str]
+# (request, the case-review items a page shows) -> item pk -> the partial shown in its place; one call per
+# page, so the case reads it audits are written together.
+CaseRenderer = Callable[[Any, list[Any]], dict[int, str]]
 CaseMinutes = Callable[[Any, Any], list[dict[str, Any]]]
 
 _case_access: CaseAccess | None = None

@@ -114,17 +114,18 @@ def _shown_items(
     that one is rendered (each case rendered is an audited read of the case).
     """
     renderer = hooks.case_item_renderer()
-    rows = []
     items = services.agenda_items(meeting) if items is None else items
     hooks.prepare_case_items(request, items)
-    for item in items:
-        visible = access.can_see_item(request.user, item, facilitating=facilitating)
-        case_html = ""
-        shown = not current_only or item.pk == meeting.current_item_id
-        if visible and shown and renderer is not None and item.item_type == "case_review":
-            case_html = renderer(request, item)
-        rows.append({"item": item, "visible": visible, "case_html": case_html})
-    return rows
+    visible = {item.pk: access.can_see_item(request.user, item, facilitating=facilitating) for item in items}
+    cases = [
+        item
+        for item in items
+        if visible[item.pk]
+        and item.item_type == "case_review"
+        and (not current_only or item.pk == meeting.current_item_id)
+    ]
+    case_html = renderer(request, cases) if renderer is not None and cases else {}
+    return [{"item": item, "visible": visible[item.pk], "case_html": case_html.get(item.pk, "")} for item in items]
 
 
 def _totals(meeting: Meeting, rows: list[dict]) -> dict:

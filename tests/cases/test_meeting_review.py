@@ -35,7 +35,7 @@ def sheriff_case(cast):
 def rendered(user, item):
     request = RequestFactory().get("/")
     request.user = user
-    return review.render_item(request, item)
+    return review.render_items(request, [item])[item.pk]
 
 
 def test_the_item_is_restricted_and_says_nothing_of_the_case(cast, meeting, sheriff_case):
