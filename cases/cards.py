@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-from django.db.models import Func, QuerySet, Subquery
+from django.contrib.postgres.expressions import ArraySubquery
 from django.http import HttpRequest
 
 from cases import selectors
-from cases.models import MANAGE, AccessRequest, Case
-from taskforce import permissions
+from cases.models import MANAGE, AccessRequest, Case, FollowUp
+from taskforce import dashboard, permissions
 from taskforce.dashboard import Card
 from taskforce.models import TaskForce
 
-
-def _count(queryset: QuerySet) -> Subquery:
-    """COUNT(*) of `queryset` as a scalar subquery (no GROUP BY: one row whatever the rows)."""
-    return Subquery(queryset.order_by().values(n=Func("pk", function="COUNT")))
+FOLLOW_UPS_SHOWN = 6
 
 
 def case_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     user = request.user
     managed = permissions.visible_to(user, MANAGE, Case.objects.filter(taskforce=taskforce))
     pending = AccessRequest.objects.filter(case__in=managed, status=AccessRequest.Status.PENDING)
-    # Both counts in one query: each a scalar subquery of its own permission-filtered query.
-    count, pending_requests = (
-        TaskForce.objects.filter(pk=taskforce.pk)
-        .annotate(_cases=_count(selectors.visible_cases(user, taskforce)), _pending=_count(pending))
-        .values_list("_cases", "_pending")
-        .get()
+    due = selectors.open_follow_ups_due(user, taskforce)
+    # Both counts and the ids of the follow-ups due (already permission-filtered, in due order) in one query.
+    # Most people have no follow-up due, and then no second query is asked.
+    found = dashboard.figures(
+        taskforce,
+        cases=dashboard.count(selectors.visible_cases(user, taskforce)),
+        pending=dashboard.count(pending),
+        due=ArraySubquery(due.values("pk")[:FOLLOW_UPS_SHOWN]),
     )
-    follow_ups = list(selectors.open_follow_ups_due(user, taskforce)[:6])
+    count, pending_requests = found["cases"], found["pending"]
+    # The columns the card shows only: not the task nor the case's narrative (encrypted: decrypted per row).
+    shown = FollowUp.objects.filter(pk__in=found["due"]).only("due_on", "status", "case", "case__number")
+    follow_ups = list(shown.select_related("case").order_by("due_on")) if found["due"] else []
     if not count and not follow_ups:
         return []  # nothing to show, and no hint that cases exist
     return [

@@ -94,3 +94,44 @@ def test_the_dashboard_costs_the_same_whatever_the_records(cast, client_for):
         make_meeting(cast, title=f"Harbor meeting {n}")
     assert counts() == before
     assert max(before.values()) <= 13, before
+
+
+def test_the_cases_card_lists_the_follow_ups_due_and_the_requests_waiting(cast, client_for, settings):
+    """The follow-ups come as ids with the counts, then as rows: the card shows them as before."""
+    from tests.cases.world import build_world
+
+    settings.REQUIRE_MFA = False
+    world = build_world(cast)
+    url = reverse("taskforce:dashboard", args=[cast.taskforce.slug])
+    body = client_for(cast.member_b).get(url).content.decode()
+    assert "Your follow-ups due soon" in body
+    assert reverse("cases:detail", args=[cast.taskforce.slug, world.case.pk]) in body
+    assert "Your follow-ups due soon" not in client_for(cast.coordinator).get(url).content.decode()
+
+
+def test_the_signing_card_lists_a_few_and_links_to_all(cast, client_for, monkeypatch):
+    """Agreements out for signature: the first few, and "See all N" when there are more."""
+    from mous import cards
+    from mous import services as mou_services
+    from tests.mous.conftest import name_signatory
+
+    name_signatory(cast.agency_a, cast.liaison_a, cast.liaison_a)
+    name_signatory(cast.agency_b, cast.liaison_b, cast.liaison_b)
+    for n in range(2):
+        mou = mou_services.mou_create(
+            taskforce=cast.taskforce, actor=cast.coordinator, title=f"MOU {n}", parties=[cast.agency_a, cast.agency_b]
+        )
+        mou_services.version_circulate(mou=mou, actor=cast.coordinator)
+        mou.refresh_from_db()
+        mou_services.mou_send_for_signature(mou=mou, actor=cast.coordinator)
+    url = reverse("taskforce:dashboard", args=[cast.taskforce.slug])
+    body = client_for(cast.coordinator).get(url).content.decode()
+    assert "Agreements out for signature" in body and "MOU 0" in body and "MOU 1" in body
+    assert "See all 2 agreements" not in body
+    monkeypatch.setattr(cards, "SIGNING_SHOWN", 1)
+    body = client_for(cast.coordinator).get(url).content.decode()
+    assert "MOU 1" in body and "MOU 0" not in body  # the newest first
+    assert "See all 2 agreements" in body and reverse("mous:list", args=[cast.taskforce.slug]) in body
+    # The signatory's own steps, on the version out for signature.
+    liaison = client_for(cast.liaison_a).get(url).content.decode()
+    assert "Agreements waiting for you" in liaison and "MOU 0" in liaison and "MOU 1" in liaison
