@@ -22,11 +22,13 @@ def meeting_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
         .values("pk")[:1]
     )
     last_pk = Meeting.objects.filter(taskforce=taskforce, ended_at__isnull=False).order_by("-ended_at").values("pk")[:1]
-    # With them: the count of proposed items (shown to schedulers) and whether the person attended the last one
-    # and has not given feedback yet.
-    meetings = Meeting.objects.filter(Q(pk=Subquery(upcoming_pk)) | Q(pk=Subquery(last_pk))).annotate(
-        _proposed=Count("items", filter=Q(items__status=ItemStatus.PROPOSED))
-    )
+    # With them: the count of proposed items (shown to schedulers only, so asked of schedulers only: for anyone
+    # else it was a join and a GROUP BY for nothing) and whether the person attended the last one and has not
+    # given feedback yet.
+    can_schedule = access.can_schedule(request.user, taskforce, request=request)
+    meetings = Meeting.objects.filter(Q(pk=Subquery(upcoming_pk)) | Q(pk=Subquery(last_pk)))
+    if can_schedule:
+        meetings = meetings.annotate(_proposed=Count("items", filter=Q(items__status=ItemStatus.PROPOSED)))
     if request.user.is_authenticated:
         meetings = meetings.annotate(
             _feedback_given=Exists(FeedbackReceipt.objects.filter(meeting=OuterRef("pk"), person=request.user)),
@@ -38,7 +40,6 @@ def meeting_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     upcoming = next((m for m in meetings if m.status == MeetingStatus.SCHEDULED and m.starts_at > now), None)
     last = next((m for m in meetings if m.ended_at is not None), None)
     feedback_due = bool(last and request.user.is_authenticated and not last._feedback_given and last._attended)
-    can_schedule = access.can_schedule(request.user, taskforce, request=request)
     waiting = upcoming._proposed if upcoming and can_schedule else 0
     context = {
         "waiting": waiting,

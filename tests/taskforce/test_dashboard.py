@@ -93,7 +93,8 @@ def test_the_dashboard_costs_the_same_whatever_the_records(cast, client_for):
         make_case(cast, number=f"2026-10{n}")
         make_meeting(cast, title=f"Harbor meeting {n}")
     assert counts() == before
-    assert max(before.values()) <= 13, before
+    # 8/9/9 here (liaison, coordinator, admin) with the cards' figures folded into one query each.
+    assert max(before.values()) <= 10, before
 
 
 def test_the_cases_card_lists_the_follow_ups_due_and_the_requests_waiting(cast, client_for, settings):
