@@ -103,7 +103,11 @@ def status_matrix(mou: Mou, user: Any = None) -> list[PartyRow]:
     parties = parties.prefetch_related(
         Prefetch(
             "requests",
-            queryset=SignatureRequest.objects.filter(version_id=version_id).select_related("user"),
+            # A party's steps in their order: Meta's leading "party" would join and sort by the agency's name
+            # too, for steps that are grouped by party here anyway.
+            queryset=SignatureRequest.objects.filter(version_id=version_id)
+            .select_related("user")
+            .order_by("order", "pk"),
             to_attr="current_steps",
         ),
         Prefetch(

@@ -403,3 +403,17 @@ def test_asking_a_declined_party_again_from_the_page(cast, client_for, signing):
     response = client_for(cast.coordinator).post(url("party_resend", signing, party_b.pk), follow=True)
     assert "is asked again" in response.content.decode()
     assert step_for(signing, cast.liaison_b).status == RequestStatus.SENT
+
+
+def test_the_status_matrix_escapes_names_and_offers_each_step_its_actions(cast, client_for, signing):
+    # The matrix rows are built as strings by mous_tags.matrix_rows, not by the template engine.
+    agency = cast.agency_a.agency  # agency_a is the Sheriff's Office's membership
+    agency.name = "<i>Sheriff</i> & Co"
+    agency.save(update_fields=["name"])
+    step = step_for(signing, cast.liaison_a)
+    page = client_for(cast.coordinator).get(url("detail", signing)).content.decode()
+    assert "<i>Sheriff" not in page and 'data-party="&lt;i&gt;Sheriff&lt;/i&gt; &amp; Co"' in page
+    assert f'action="{url("remind", signing, step.pk)}"' in page  # the coordinator reminds a pending step
+    assert f'href="{url("routing", signing, step.party_id)}"' in page
+    own = client_for(cast.liaison_a).get(url("detail", signing)).content.decode()
+    assert f'href="{url("request", signing, step.pk)}"' in own and url("remind", signing, step.pk) not in own
