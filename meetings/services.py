@@ -899,13 +899,17 @@ def minutes_record(minutes: Minutes, edition: str) -> dict[str, Any]:
     meeting = minutes.meeting
     include_restricted = edition == RESTRICTED
     agenda = agenda_items(meeting)
+    # The choice labels translated once for the record (what get_FOO_display gives, without rebuilding its
+    # choices dict per row: the attendance of a statewide meeting runs to hundreds).
+    types = {value: str(label) for value, label in ItemType.choices}
+    statuses = {value: str(label) for value, label in AttendanceStatus.choices}
     # A case brought from the cases app is minuted in its case file (CaseReview), where its own access rules
     # hold; the minutes record only that it was reviewed.
     items = [
         {
             "position": index,
             "title": _("Case review (recorded in the case file)") if _from_case(item) else item.title,
-            "type": item.get_item_type_display(),
+            "type": types.get(item.item_type, item.item_type),
             "tier": item.tier,
             "presenter": item.presenter.full_name if item.presenter_id else "",
             "planned_minutes": item.planned_minutes,
@@ -933,8 +937,10 @@ def minutes_record(minutes: Minutes, edition: str) -> dict[str, Any]:
         if include_restricted or not action.is_restricted
     ]
     attendance = [
-        {"name": a.name, "role": a.role, "organization": a.organization, "status": a.get_status_display()}
-        for a in Attendance.objects.filter(meeting=meeting).order_by("organization", "name")
+        {"name": name, "role": role, "organization": organization, "status": statuses.get(status, status)}
+        for name, role, organization, status in Attendance.objects.filter(meeting=meeting)
+        .order_by("organization", "name")
+        .values_list("name", "role", "organization", "status")
     ]
     return {
         "edition": edition,

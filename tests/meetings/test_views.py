@@ -159,6 +159,26 @@ def test_restricted_items_show_as_restricted_to_those_without_access(cast, clien
     assert "Case 24-117" in client_for(cast.coordinator).get(url("detail", meeting)).content.decode()
 
 
+def test_the_agenda_and_live_rows_escape_what_people_typed(cast, client_for, meeting):
+    # The rows are built as strings by meetings_tags (agenda_rows, planned_actual_rows), not by the template
+    # engine: what people typed must still reach the page as text.
+    services.item_add(
+        meeting=meeting,
+        actor=cast.facilitator,
+        title="<script>alert(1)</script> & co",
+        description="<b>bold</b>\nsecond line",
+        item_type=ItemType.INFORMATION,
+        presenter=cast.liaison_a,
+    )
+    client = client_for(cast.facilitator)
+    for name in ("detail", "run", "follow"):
+        body = client.get(url(name, meeting)).content.decode()
+        assert "<script>alert(1)" not in body and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in body, name
+    agenda = client.get(url("detail", meeting)).content.decode()
+    assert "&lt;b&gt;bold&lt;/b&gt;<br>second line" in agenda
+    assert 'aria-label="Move &lt;script&gt;alert(1)&lt;/script&gt; &amp; co up"' in agenda
+
+
 def test_the_case_hook_decides_case_review_items(cast, client_for, meeting):
     from meetings import hooks
 
