@@ -379,6 +379,22 @@ def _item_fields(data: dict) -> dict:
     return {key: data[key] for key in keys}
 
 
+def _item_form_page(request: HttpRequest, meeting: Meeting, form: ItemForm, *, page_lead: str, **extra) -> HttpResponse:
+    """The page adding or editing an agenda item; `page_lead` is said only once the agenda was circulated."""
+    return render(
+        request,
+        "meetings/form.html",
+        {
+            "taskforce": meeting.taskforce,
+            "meeting": meeting,
+            "form": form,
+            "page_lead": page_lead if meeting.agenda_version else "",
+            "cancel_url": reverse("meetings:detail", args=[meeting.taskforce.slug, meeting.pk]),
+            **extra,
+        },
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def item_add(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
@@ -399,20 +415,13 @@ def item_add(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         except services.MeetingError as exc:
             _error(request, exc)
         return redirect(reverse("meetings:detail", args=[slug, pk]) + "#agenda")
-    return render(
+    return _item_form_page(
         request,
-        "meetings/form.html",
-        {
-            "taskforce": taskforce,
-            "meeting": meeting,
-            "form": form,
-            "page_title": _("Add an agenda item"),
-            "page_lead": _("If the agenda was already circulated, the new item is marked for re-circulation.")
-            if meeting.agenda_version
-            else "",
-            "submit_label": _("Add to the agenda"),
-            "cancel_url": reverse("meetings:detail", args=[slug, pk]),
-        },
+        meeting,
+        form,
+        page_title=_("Add an agenda item"),
+        page_lead=_("If the agenda was already circulated, the new item is marked for re-circulation."),
+        submit_label=_("Add to the agenda"),
     )
 
 
@@ -459,20 +468,13 @@ def item_edit(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpRes
         else:
             messages.success(request, _("Item saved."))
             return redirect(reverse("meetings:detail", args=[slug, pk]) + "#agenda")
-    return render(
+    return _item_form_page(
         request,
-        "meetings/form.html",
-        {
-            "taskforce": taskforce,
-            "meeting": meeting,
-            "form": form,
-            "page_title": _("Edit agenda item"),
-            "stale_item": stale,
-            "page_lead": _("If the agenda was already circulated, the change is marked for re-circulation.")
-            if meeting.agenda_version
-            else "",
-            "cancel_url": reverse("meetings:detail", args=[slug, pk]),
-        },
+        meeting,
+        form,
+        page_title=_("Edit agenda item"),
+        page_lead=_("If the agenda was already circulated, the change is marked for re-circulation."),
+        stale_item=stale,
     )
 
 
