@@ -62,6 +62,17 @@ def test_the_roster_marks_who_may_take_part(cast, meeting, sheriff_case):
     assert roster[cast.facilitator] is False and roster[cast.coordinator] is False
 
 
+def test_the_item_shows_the_roster_escaped_each_attendee_marked(cast, meeting, sheriff_case):
+    item = propose_review(cast, sheriff_case)
+    meetings.attendance_roster_ensure(meeting=meeting)
+    meeting.attendance.create(name="<b>Guest</b> & Co", organization="Ministry", status="guest")
+    html = rendered(cast.liaison_a, item)
+    assert "&lt;b&gt;Guest&lt;/b&gt; &amp; Co" in html and "<b>Guest</b>" not in html
+    assert f"✓ {cast.liaison_a.full_name}" in html  # full access: takes part
+    assert f"✕ {cast.facilitator.full_name}" in html  # none: steps out for this item
+    assert html.count('class="visually-hidden"> may take part') == 1  # the words a screen reader hears
+
+
 def test_the_restricted_minutes_point_to_the_review_which_stays_in_the_case_file(cast, meeting, sheriff_case):
     item = propose_review(cast, sheriff_case)
     record = services.review_save(
