@@ -157,7 +157,12 @@ class Case(models.Model):
             models.UniqueConstraint(fields=["lead", "number"], name="case_number_once_per_lead"),
             models.CheckConstraint(condition=~Q(label=""), name="case_has_label"),
         ]
-        indexes = [models.Index(fields=["taskforce", "status"], name="case_tf_status_idx")]
+        indexes = [
+            models.Index(fields=["taskforce", "status"], name="case_tf_status_idx"),
+            # Which of the ids a person's grants name are in this task force: read from the index alone, not the
+            # case rows (a coordinator's 2,199 visible cases at bench size L: the dashboard's count 17 -> 7 ms).
+            models.Index(fields=["id"], include=["taskforce"], name="case_id_taskforce_idx"),
+        ]
 
     def __str__(self) -> str:
         # Audit rows and notifications carry this: the number only, nothing about the child.

@@ -122,7 +122,7 @@ def _rosters(pairs: set[tuple[int, int]], *, people: bool = False) -> dict[tuple
     `people`: read each attendee's User too (RosterRow.person; the review form proposes them as participants).
     Without it person is None: the agenda shows names only, and a roster counts hundreds of rows at a
     statewide size."""
-    from meetings.models import Attendance
+    from meetings.models import ATTENDED, Attendance
 
     if not pairs:
         return {}
@@ -132,16 +132,20 @@ def _rosters(pairs: set[tuple[int, int]], *, people: bool = False) -> dict[tuple
         .annotate(**columns)
         .order_by("organization", "name")
     )
-    rows = rows.select_related("person") if people else rows.only("meeting", "person", "name", "organization", "status")
+    shown = ("meeting_id", "person_id", "name", "organization", "status", *columns)
+    if people:
+        records = [(*(getattr(row, name) for name in shown), row.person) for row in rows.select_related("person")]
+    else:
+        # Tuples, not model instances: hundreds of attendees at a statewide size, and the agenda needs five values.
+        records = [(*values, None) for values in rows.values_list(*shown)]
     rosters: dict[tuple[int, int], list[RosterRow]] = {pair: [] for pair in pairs}
-    for row in rows:
-        for case_pk, meeting_id in pairs:
-            if meeting_id == row.meeting_id:
-                may_take_part = bool(row.person_id and getattr(row, f"may_take_part_{case_pk}"))
-                person = row.person if people else None
-                rosters[case_pk, meeting_id].append(
-                    RosterRow(row.name, row.organization, person, may_take_part, row.attended)
-                )
+    for meeting_id, person_id, name, organization, status, *flags, person in records:
+        eligible = dict(zip(columns, flags, strict=True))
+        attended = status in ATTENDED
+        for case_pk, pair_meeting_id in pairs:
+            if pair_meeting_id == meeting_id:
+                may_take_part = bool(person_id and eligible[f"may_take_part_{case_pk}"])
+                rosters[case_pk, meeting_id].append(RosterRow(name, organization, person, may_take_part, attended))
     return rosters
 
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from meetings import access
-from meetings.models import Attendance, FeedbackReceipt, ItemStatus, Meeting, MeetingStatus
+from meetings.models import ATTENDED, Attendance, FeedbackReceipt, ItemStatus, Meeting, MeetingStatus
 from taskforce.dashboard import Card
 from taskforce.models import TaskForce
 
@@ -33,7 +33,7 @@ def meeting_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
         meetings = meetings.annotate(
             _feedback_given=Exists(FeedbackReceipt.objects.filter(meeting=OuterRef("pk"), person=request.user)),
             _attended=Exists(
-                Attendance.objects.filter(meeting=OuterRef("pk"), person=request.user, status__in=["present", "guest"])
+                Attendance.objects.filter(meeting=OuterRef("pk"), person=request.user, status__in=ATTENDED)
             ),
         )
     meetings = list(meetings)

@@ -18,7 +18,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from meetings import actions, selectors
-from meetings.models import Attendance, AttendanceStatus, Feedback, Meeting, MeetingStatus, ReportBack
+from meetings.models import ATTENDED, Attendance, Feedback, Meeting, MeetingStatus, ReportBack
 from members import health as members_health
 from members.models import Membership
 from taskforce import health
@@ -122,7 +122,6 @@ ON_TIME_GRACE = timedelta(minutes=5)
 AGENDA_AHEAD_DAYS = 3
 DORMANT_AFTER = 3
 DORMANT_LOOKBACK = 12  # held meetings looked at for dormancy
-ATTENDED = [AttendanceStatus.PRESENT, AttendanceStatus.GUEST]
 PER_MONTH = {
     Cadence.WEEKLY: Fraction(4),
     Cadence.BIWEEKLY: Fraction(2),

@@ -297,6 +297,10 @@ class AttendanceStatus(models.TextChoices):
     GUEST = "guest", _("Guest")
 
 
+# The statuses of people who were in the room (Attendance.attended).
+ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.GUEST)
+
+
 class Attendance(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendance")
     person = models.ForeignKey(
@@ -322,7 +326,7 @@ class Attendance(models.Model):
 
     @property
     def attended(self) -> bool:
-        return self.status in (AttendanceStatus.PRESENT, AttendanceStatus.GUEST)
+        return self.status in ATTENDED
 
 
 class ActionStatus(models.TextChoices):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from meetings import recurrence
 from meetings.models import (
+    ATTENDED,
     ActionItem,
     AgendaCirculation,
     AgendaItem,
@@ -633,7 +634,7 @@ def meeting_end(*, meeting: Meeting, actor: Any) -> Meeting:
     Attendance.objects.filter(meeting=meeting, status=AttendanceStatus.INVITED).update(status=AttendanceStatus.ABSENT)
     minutes_draft(meeting=meeting, actor=actor)
     for attendance in Attendance.objects.filter(
-        meeting=meeting, status__in=[AttendanceStatus.PRESENT, AttendanceStatus.GUEST], person__isnull=False
+        meeting=meeting, status__in=ATTENDED, person__isnull=False
     ).select_related("person"):
         notifications.schedule(kind=FEEDBACK, subject=meeting, recipient=attendance.person, due_at=now)
     notifications.queue_sweep()
@@ -684,7 +685,7 @@ def attendance_roster_ensure(*, meeting: Meeting) -> None:
 def attendance_mark(*, attendance: Attendance, actor: Any, status: str, acknowledged: bool = False) -> Attendance:
     """Present needs the confidentiality acknowledgement, recorded with the check-in time."""
     attendance = Attendance.objects.select_for_update().get(pk=attendance.pk)
-    if status in (AttendanceStatus.PRESENT, AttendanceStatus.GUEST):
+    if status in ATTENDED:
         if not acknowledged and attendance.confidentiality_acknowledged_at is None:
             raise MeetingError(_("Record the confidentiality acknowledgement to check someone in."))
         now = timezone.now()
@@ -837,9 +838,9 @@ def minutes_circulate(*, minutes: Minutes, actor: Any, days: int = MINUTES_COMME
     minutes.circulated_at = now
     minutes.comments_until = now + timedelta(days=days)
     minutes.save()
-    attendees = Attendance.objects.filter(
-        meeting=meeting, person__isnull=False, status__in=[AttendanceStatus.PRESENT, AttendanceStatus.GUEST]
-    ).select_related("person")
+    attendees = Attendance.objects.filter(meeting=meeting, person__isnull=False, status__in=ATTENDED).select_related(
+        "person"
+    )
     for attendance in attendees:
         notifications.schedule(kind=MINUTES_COMMENTS, subject=minutes, recipient=attendance.person, due_at=now)
     upcoming = next_meeting(meeting.taskforce, after=max(now, meeting.starts_at))

@@ -36,6 +36,7 @@ from meetings.forms import (
     SubmitItemForm,
 )
 from meetings.models import (
+    ATTENDED,
     ActionItem,
     AgendaItem,
     Attendance,
@@ -709,9 +710,7 @@ def follow(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     # Whether this person is checked in (Attendance.attended), read with the meeting: the check-in form needs
     # nothing else of the roster.
-    checked_in = Attendance.objects.filter(
-        meeting=OuterRef("pk"), person=request.user.pk, status__in=[AttendanceStatus.PRESENT, AttendanceStatus.GUEST]
-    )
+    checked_in = Attendance.objects.filter(meeting=OuterRef("pk"), person=request.user.pk, status__in=ATTENDED)
     meeting = _meeting(request, taskforce, pk, annotations={"checked_in": Exists(checked_in)})
     context = _live_context(request, meeting, facilitating=meeting.viewer_facilitates)
     if request.htmx:

@@ -88,8 +88,18 @@ def visible_to[M: models.Model](user: Any, perm: str, queryset: QuerySet[M]) -> 
         "permission__codename": perm.split(".", 1)[-1],
     }
     own = user_rows.objects.filter(user=user, **granted).values("content_object_id")
-    grouped = group_rows.objects.filter(group__user=user, **granted).values("content_object_id")
+    grouped = group_rows.objects.filter(group__in=_groups_of(user), **granted).values("content_object_id")
     return queryset.filter(pk__in=own.union(grouped))
+
+
+def _groups_of(user: Any) -> QuerySet:
+    """The ids of the person's groups, as a subquery for guardian's group rows (`group__in=_groups_of(user)`).
+
+    `group__user=user` joined auth_group between the rows and the membership table: one index probe per
+    permission row for nothing (2,667 for the liaison's visible cases at bench size L, a third of that query's
+    time). This reads the membership table alone.
+    """
+    return Group.user_set.through.objects.filter(user_id=user.pk).values("group_id")
 
 
 def _direct_rows(model: type[models.Model]) -> tuple[type[models.Model], type[models.Model]] | None:
@@ -131,7 +141,9 @@ def holds(user: Any, perm: str, model: type[models.Model]) -> models.Expression:
     row = models.OuterRef("pk")
     return models.Exists(
         user_rows.objects.filter(content_object=row, user=user, permission__codename=codename)
-    ) | models.Exists(group_rows.objects.filter(content_object=row, group__user=user, permission__codename=codename))
+    ) | models.Exists(
+        group_rows.objects.filter(content_object=row, group__in=_groups_of(user), permission__codename=codename)
+    )
 
 
 def _object_perms(user: Any, obj: models.Model) -> set[str]:
@@ -142,7 +154,7 @@ def _object_perms(user: Any, obj: models.Model) -> set[str]:
     get_user_perms + get_group_perms: two queries where one UNION does (pages ask this several times).
     """
     own = _rows_on(get_user_obj_perms_model(obj), obj).filter(user=user)
-    grouped = _rows_on(get_group_obj_perms_model(obj), obj).filter(group__user=user)
+    grouped = _rows_on(get_group_obj_perms_model(obj), obj).filter(group__in=_groups_of(user))
     codenames = own.values_list("permission__codename", flat=True)
     return set(codenames.union(grouped.values_list("permission__codename", flat=True)))
 
@@ -202,7 +214,7 @@ def get_with_perms[M: models.Model](
     user_rows, group_rows = direct
     row = models.OuterRef("pk")
     own = user_rows.objects.filter(content_object=row, user=user).values("permission__codename")
-    grouped = group_rows.objects.filter(content_object=row, group__user=user).values("permission__codename")
+    grouped = group_rows.objects.filter(content_object=row, group__in=_groups_of(user)).values("permission__codename")
     view = [_view_perm(model).split(".", 1)[-1]]
     try:
         obj = (
@@ -265,7 +277,7 @@ def perms_on_each(user: Any, objs: list[models.Model]) -> dict[Any, set[str]]:
     user_model, group_model = direct
     pks = list(result)
     own = user_model.objects.filter(content_object_id__in=pks, user=user)
-    grouped = group_model.objects.filter(content_object_id__in=pks, group__user=user)
+    grouped = group_model.objects.filter(content_object_id__in=pks, group__in=_groups_of(user))
     rows = own.values_list("content_object_id", "permission__codename").union(
         grouped.values_list("content_object_id", "permission__codename")
     )
@@ -338,7 +350,7 @@ def _my_taskforces(request: HttpRequest) -> dict[Any, tuple[Any, set[str]]]:
         fields = [field.attname for field in TaskForce._meta.concrete_fields]
         columns = [f"content_object__{name}" for name in fields] + ["permission__codename"]
         own = TaskForceUserObjectPermission.objects.filter(user=user).values_list(*columns)
-        grouped = TaskForceGroupObjectPermission.objects.filter(group__user=user).values_list(*columns)
+        grouped = TaskForceGroupObjectPermission.objects.filter(group__in=_groups_of(user)).values_list(*columns)
         for *values, codename in own.union(grouped):
             if values[0] not in memo:  # fields start with the pk
                 memo[values[0]] = (TaskForce.from_db(own.db, fields, values), set())
