@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.http import HttpRequest
 
 from cases import selectors
@@ -25,7 +24,7 @@ def case_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
         taskforce,
         cases=dashboard.count(selectors.visible_cases(user, taskforce)),
         pending=dashboard.count(pending),
-        due=ArraySubquery(due.values("pk")[:FOLLOW_UPS_SHOWN]),
+        due=dashboard.ids(due, limit=FOLLOW_UPS_SHOWN),
     )
     count, pending_requests = found["cases"], found["pending"]
     # The columns the card shows only: not the task nor the case's narrative (encrypted: decrypted per row).

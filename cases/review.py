@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from cases import selectors
 from cases.models import Case, CaseGroupObjectPermission, CaseReview, CaseUserObjectPermission
-from taskforce import audit, permissions
+from taskforce import audit, freshness, permissions
 
 SOURCE_TYPE = "cases.case"
 
@@ -90,7 +90,10 @@ def _details(batch: _Batch) -> dict[int, tuple[CaseReview | None, list[RosterRow
     for review in found:  # Meta ordering: the first per (case, item) is what .first() would give
         reviews.setdefault((review.case_id, review.agenda_item_id), review)
     pairs = {(case_of[item.pk].pk, item.meeting_id) for item in batch.full if item.meeting_id}
-    rosters = _rosters(pairs)
+    # Names and a flag per attendee, no case content: cached until anything is written (taskforce.freshness). The
+    # reviews above are not (their text is encrypted in the database and must not sit decrypted in the cache).
+    key = "review-rosters:" + ";".join(f"{case_pk}.{meeting_id}" for case_pk, meeting_id in sorted(pairs))
+    rosters = freshness.cached(key, lambda: _rosters(pairs))
     batch.details = {
         item.pk: (
             reviews.get((case_of[item.pk].pk, item.pk)),

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -54,7 +55,7 @@ from cases.models import (
 )
 from cases.review import review_roster
 from members.models import Membership, MembershipStatus, User
-from taskforce import agenda, audit, permissions
+from taskforce import agenda, audit, freshness, permissions
 from taskforce.models import TaskForce
 from taskforce.pdf import pdf_response, render_pdf
 from taskforce.services import StaleEdit
@@ -130,23 +131,36 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     form = CaseFilterForm(request.GET or None, taskforce=taskforce)
     filters = form.cleaned_data if form.is_valid() else {}
-    cases = selectors.case_list(request.user, taskforce, filters, mine=mine)
-    # Whether the person may open a case (their agency is an active member), asked in the page's own query: one
-    # query less per list. A page without rows has nobody to ask, so it asks on its own.
-    cases = cases.annotate(can_create=Exists(_own_memberships(request.user, taskforce)))
-    page = _counted_page(cases, filters.get("per_page") or 25, request.GET.get("page"))
-    rows = list(page.object_list)
-    can_create = rows[0].can_create if rows else _own_memberships(request.user, taskforce).exists()
-    query = request.GET.copy()
-    query.pop("page", None)
+    per_page = filters.get("per_page") or 25
     # One reverse for the page, not one per row: a case's page is <pk>/ under the task force's case list.
     cases_url = reverse("cases:list", kwargs={"slug": taskforce.slug})
+
+    def build() -> tuple[str, int, int, bool]:
+        cases = selectors.case_list(request.user, taskforce, filters, mine=mine)
+        # Whether the person may open a case (their agency is an active member), asked in the page's own query: one
+        # query less per list. A page without rows has nobody to ask, so it asks on its own.
+        cases = cases.annotate(can_create=Exists(_own_memberships(request.user, taskforce)))
+        page = _counted_page(cases, per_page, request.GET.get("page"))
+        rows = list(page.object_list)
+        can_create = rows[0].can_create if rows else _own_memberships(request.user, taskforce).exists()
+        return _case_rows(rows, cases_url), page.number, page.paginator.count, can_create
+
+    # The person's page of rows, cached until anything is written (taskforce.freshness): deciding which cases they
+    # may see is most of the page's time. The rows hold no encrypted case content. Per person, list, query string,
+    # language and time zone (the labels and dates in the rows).
+    params = sorted(request.GET.lists())
+    key = f"case-list:{request.user.pk}:{taskforce.pk}:{mine}:{params}:{get_language()}:{timezone.get_current_timezone_name()}"
+    case_rows, number, total, can_create = freshness.cached(key, build)
+    paginator = Paginator([], per_page)
+    paginator.count = total  # a cached_property: what Paginator would count, without the rows
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "taskforce": taskforce,
         "form": form,
         "selects": filter_selects(form, ("status", "trafficking_type", "sort", "per_page")),
-        "page": page,
-        "case_rows": _case_rows(rows, cases_url),
+        "page": Page([], number, paginator),
+        "case_rows": case_rows,
         "mine": mine,
         "query": query.urlencode(),
         "can_create": can_create,

@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -49,7 +50,8 @@ from meetings.models import (
     MinutesStatus,
     Series,
 )
-from taskforce import audit, permissions
+from meetings.templatetags.meetings_tags import roster_rows
+from taskforce import audit, freshness, permissions
 from taskforce.models import TaskForce
 from taskforce.pdf import pdf_response, render_pdf
 from taskforce.services import StaleEdit
@@ -115,7 +117,10 @@ def _shown_items(
     that one is rendered (each case rendered is an audited read of the case).
     """
     renderer = hooks.case_item_renderer()
-    items = services.agenda_items(meeting) if items is None else items
+    if items is None:
+        # The same for every viewer, cached until anything is written (taskforce.freshness): the live pages are
+        # reloaded by everyone in the room. Who may see each item is decided below, per request.
+        items = freshness.cached(f"agenda-items:{meeting.pk}", lambda: services.agenda_items(meeting))
     hooks.prepare_case_items(request, items)
     visible = {item.pk: access.can_see_item(request.user, item, facilitating=facilitating) for item in items}
     cases = [
@@ -295,7 +300,12 @@ def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     meeting = _meeting(request, taskforce, pk, related=("minutes",))
     facilitating = meeting.viewer_facilitates
-    agenda, submitted = selectors.agenda_and_proposals(meeting, request.user, facilitating=facilitating)
+    # Cached until anything is written (taskforce.freshness); a facilitator's view (every proposal) is shared by
+    # the facilitators, anyone else's holds their own proposals.
+    agenda, submitted = freshness.cached(
+        f"agenda-and-proposals:{meeting.pk}:{'facilitator' if facilitating else request.user.pk}",
+        lambda: selectors.agenda_and_proposals(meeting, request.user, facilitating=facilitating),
+    )
     rows = _shown_items(request, meeting, facilitating=facilitating, items=agenda)
     context = {
         "taskforce": taskforce,
@@ -317,7 +327,7 @@ def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "action_items": meeting.action_items.select_related(
             "owner_person", "owner_membership__agency", "owner_subcommittee", "agenda_item", "report_back_meeting"
         ),
-        "invitee_count": services.invitee_count(meeting),
+        "invitee_count": freshness.cached(f"invitee-count:{meeting.pk}", lambda: services.invitee_count(meeting)),
     }
     return render(request, "meetings/detail.html", context)
 
@@ -574,16 +584,30 @@ def _live_context(request: HttpRequest, meeting: Meeting, *, facilitating: bool)
     }
 
 
+def _run_roster(meeting: Meeting) -> dict[str, Any]:
+    attendance = list(Attendance.objects.filter(meeting=meeting))
+    return {
+        "roster_html": roster_rows(attendance, ended_at=meeting.ended_at) if attendance else "",
+        "roster_total": len(attendance),
+        "present_count": sum(1 for a in attendance if a.attended),
+    }
+
+
 @login_required
 def run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     taskforce = permissions.taskforce_for(request, slug)
     meeting = _meeting(request, taskforce, pk, access.FACILITATE)
     if not meeting.ended_at:
-        services.attendance_roster_ensure(meeting=meeting)
+        # Asked again only after something was written (taskforce.freshness): an invitation, a new person. Its own
+        # inserts move the generation on, so the next load checks once more and finds the roster complete.
+        freshness.cached(
+            f"roster-complete:{meeting.pk}", lambda: services.attendance_roster_ensure(meeting=meeting) or True
+        )
     context = _live_context(request, meeting, facilitating=True)
-    attendance = list(Attendance.objects.filter(meeting=meeting))
-    context["attendance"] = attendance
-    context["present_count"] = sum(1 for a in attendance if a.attended)
+    # The roster, the same for everyone running the meeting: cached until anything is written
+    # (taskforce.freshness), per language and time zone (its words and check-in times).
+    roster_key = f"run-roster:{meeting.pk}:{get_language()}:{timezone.get_current_timezone_name()}"
+    context.update(freshness.cached(roster_key, lambda: _run_roster(meeting)))
     current_item = context["current"]["item"] if context["current"] else None
     if current_item:
         context["notes_form"] = NotesForm(initial={"notes": current_item.notes, "decisions": current_item.decisions})
@@ -802,7 +826,12 @@ def minutes(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "taskforce": taskforce,
             "meeting": meeting,
             "minutes": record,
-            "record": services.minutes_record(record, edition),
+            # Cached until anything is written (taskforce.freshness): a statewide meeting's record is hundreds of
+            # rows, the same for every reader of the edition; the PDF and the seal always build it afresh.
+            "record": freshness.cached(
+                f"minutes-record:{record.pk}:{edition}:{get_language()}",
+                lambda: services.minutes_record(record, edition),
+            ),
             "edition": edition,
             "case_reviews": hooks.case_reviews_for_minutes(request, meeting) if edition == services.RESTRICTED else [],
             "can_see_restricted": restricted,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import F
 from django.http import HttpRequest
 
@@ -31,15 +30,15 @@ def mou_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     # Most people have nothing to sign and no letter, and then this is the only query. The ids unordered (the
     # rows are read in their models' order): the steps' order would join the agencies for nothing.
     wanted: dict[str, Any] = {
-        "steps": ArraySubquery(steps.order_by().values("pk")),
-        "letters": ArraySubquery(letters.order_by().values("pk")),
+        "steps": dashboard.ids(steps.order_by()),
+        "letters": dashboard.ids(letters.order_by()),
     }
     manages = "manage_members" in permissions.request_perms(request, taskforce)  # asked once per request
     if manages:
         signing = permissions.visible_to(
             user, "mous.manage_mou", Mou.objects.filter(taskforce=taskforce, status=MouStatus.SIGNING)
         )
-        wanted["signing"] = ArraySubquery(signing.values("pk")[:SIGNING_SHOWN])
+        wanted["signing"] = dashboard.ids(signing, limit=SIGNING_SHOWN)
         wanted["signing_total"] = dashboard.count(signing)
     found = dashboard.figures(taskforce, **wanted)
     step_rows = SignatureRequest.objects.filter(pk__in=found["steps"])

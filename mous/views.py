@@ -33,7 +33,7 @@ from mous.models import (
     SignatureRequest,
 )
 from mous.rendering import diff_versions
-from taskforce import agenda, audit, permissions
+from taskforce import agenda, audit, freshness, permissions
 from taskforce.models import TaskForce
 from taskforce.pdf import pdf_response
 from taskforce.services import StaleEdit
@@ -172,7 +172,11 @@ def mou_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         )
     )
     mou = permissions.get_for_user(request.user, "mous.view_mou", queryset, request=request, pk=pk)
-    rows = selectors.status_matrix(mou, request.user)
+    # Cached until anything is written (taskforce.freshness): forty parties' steps and letters, per person (the
+    # rows mark the parties whose liaison group holds them). The permission check above is asked every time.
+    rows = freshness.cached(
+        f"mou-matrix:{mou.pk}:{request.user.pk}", lambda: selectors.status_matrix(mou, request.user)
+    )
     flags = {
         "can_manage": mou.can_manage,
         "can_comment": mou.can_comment,

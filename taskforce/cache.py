@@ -47,6 +47,10 @@ class ResilientRedisCache(RedisCache):
         )
         self._retry_at = 0.0
 
+    def degraded(self) -> bool:
+        """True while calls go to the per-process fallback: what one process stores, the others do not see."""
+        return time.monotonic() < self._retry_at
+
     add = _resilient("add")
     get = _resilient("get")
     set = _resilient("set")

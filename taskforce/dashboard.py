@@ -10,10 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connections
 from django.db.models import Func, QuerySet, Subquery
 from django.db.models.expressions import BaseExpression
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import get_language
 
+from taskforce import freshness
 from taskforce.models import TaskForce
 
 
@@ -35,6 +40,16 @@ def register(provider: Provider) -> Provider:
 
 
 def cards_for(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
+    """The person's cards, cached until anything is written to the database (taskforce.freshness).
+
+    Building them is a dozen permission-filtered queries; most dashboard views change nothing in between. Per
+    person, language and time zone (a card's text and its notion of "today" may depend on either).
+    """
+    key = f"dashboard:{request.user.pk}:{taskforce.pk}:{get_language()}:{timezone.get_current_timezone_name()}"
+    return freshness.cached(key, lambda: _build_cards(request, taskforce))
+
+
+def _build_cards(request: HttpRequest, taskforce: TaskForce) -> list[Card]:
     cards = [card for provider in _providers for card in provider(request, taskforce)]
     return sorted(cards, key=lambda card: card.order)
 
@@ -44,15 +59,31 @@ def count(queryset: QuerySet) -> Subquery:
     return Subquery(queryset.order_by().values(n=Func("pk", function="COUNT")))
 
 
-def figures(taskforce: TaskForce, **expressions: BaseExpression) -> dict[str, Any]:
-    """Each expression (a count, an array of ids: a subquery of its own) evaluated in ONE query, on the task
+@dataclass(frozen=True)
+class _SeparateIds:
+    queryset: QuerySet
+
+
+def ids(queryset: QuerySet, *, limit: int | None = None) -> BaseExpression | _SeparateIds:
+    """The pks of `queryset` (the first `limit` in its order) as a list, for figures(): ARRAY(subquery) on
+    PostgreSQL. SQLite (the embedded default) has no arrays: there figures() asks it as a query of its own."""
+    pks = queryset.values("pk")
+    if limit is not None:
+        pks = pks[:limit]
+    if connections[queryset.db].vendor == "postgresql":
+        return ArraySubquery(pks)
+    return _SeparateIds(pks)
+
+
+def figures(taskforce: TaskForce, **expressions: BaseExpression | _SeparateIds) -> dict[str, Any]:
+    """Each expression (a count, a list of ids: a subquery of its own) evaluated in ONE query, on the task
     force's row. A card gathers what it shows this way, then loads rows only for lists that are not empty:
     most people have nothing waiting in most cards, and each query saved is a round trip and a plan."""
-    names = [f"_{name}" for name in expressions]
-    row = (
-        TaskForce.objects.filter(pk=taskforce.pk)
-        .annotate(**{f"_{name}": expression for name, expression in expressions.items()})
-        .values_list(*names)
-        .get()
-    )
-    return dict(zip(expressions, row, strict=True))
+    separate = {name: e for name, e in expressions.items() if isinstance(e, _SeparateIds)}
+    together = {f"_{name}": e for name, e in expressions.items() if name not in separate}
+    found: dict[str, Any] = {}
+    if together:
+        row = TaskForce.objects.filter(pk=taskforce.pk).annotate(**together).values_list(*together).get()
+        found = {name[1:]: value for name, value in zip(together, row, strict=True)}
+    found.update({name: [values["pk"] for values in e.queryset] for name, e in separate.items()})
+    return found

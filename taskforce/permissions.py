@@ -22,7 +22,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import connections, models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -208,6 +208,7 @@ def get_with_perms[M: models.Model](
         or _superuser_sees(user, label)
         or label in VISIBLE_THROUGH
         or direct is None
+        or connections[queryset.db].vendor != "postgresql"  # arrays: SQLite, the embedded default, asks twice
     ):
         obj = get_for_user(user, _view_perm(model), queryset, request=request, **lookup)
         return obj, perms_on(user, obj)

@@ -53,6 +53,19 @@ def signing(cast, circulated) -> Mou:
     return circulated
 
 
+def out_for_signature(cast) -> Mou:
+    """The `signing` fixture's MOU as a function, for tests that build the cast themselves (transactional ones)."""
+    name_signatory(cast.agency_a, cast.liaison_a, cast.liaison_a)
+    name_signatory(cast.agency_b, cast.liaison_b, cast.liaison_b)
+    mou = services.mou_create(
+        taskforce=cast.taskforce, actor=cast.coordinator, title="Harbor MOU", parties=[cast.agency_a, cast.agency_b]
+    )
+    services.version_circulate(mou=mou, actor=cast.coordinator)
+    services.mou_send_for_signature(mou=mou, actor=cast.coordinator)
+    mou.refresh_from_db()
+    return mou
+
+
 def step_for(mou: Mou, user):
     return mou.signing_version.requests.get(user=user)
 

@@ -19,7 +19,7 @@ from mous import services
 from taskforce import notifications
 from taskforce.models import Notification
 from tests.cast import build_cast
-from tests.mous.conftest import name_signatory
+from tests.mous.conftest import out_for_signature
 from tests.taskforce.test_celery_worker import SWEEP_TASK, Worker, producer, queue_name  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -42,13 +42,7 @@ def mou_workers(queue_name, tmp_path):  # noqa: F811 - the imported fixture
 def test_due_mou_reminders_go_out_once_through_real_workers(mou_workers, producer, queue_name):  # noqa: F811
     with time_machine.travel(timezone.now() - timedelta(days=6), tick=True):
         cast = build_cast()
-        name_signatory(cast.agency_a, cast.liaison_a, cast.liaison_a)
-        name_signatory(cast.agency_b, cast.liaison_b, cast.liaison_b)
-        mou = services.mou_create(
-            taskforce=cast.taskforce, actor=cast.coordinator, title="Harbor MOU", parties=[cast.agency_a, cast.agency_b]
-        )
-        services.version_circulate(mou=mou, actor=cast.coordinator)
-        services.mou_send_for_signature(mou=mou, actor=cast.coordinator)
+        out_for_signature(cast)
         # Everything of the set-up (invitations too) is already sent or moot; only MOU rows remain.
         Notification.objects.exclude(kind__startswith="mous.").update(cancelled_at=timezone.now())
     assert notifications.run_schedulers() == 0  # the hourly scheduler adds nothing: the rows exist

@@ -1,0 +1,123 @@
+"""Figures cached until the data behind them changes: one counter that every committed write moves on.
+
+Heavy read-only figures (the dashboard's cards: a dozen permission-filtered counts, about three quarters of that
+page's time) are cached per person under the current *data generation*. Every statement that writes to the
+database, from any process using Django's connections (web, Celery, management commands), moves the generation on
+once its transaction commits, so the next request recomputes. Nothing has to remember which write touches which
+figure: a grant revoked in bulk, a `.update()` or a raw statement invalidates exactly like a model's save().
+
+Writes to the tables in IGNORED_TABLES do not count: the audit trail (every confidential read writes a row, and
+no cached figure reads it) and sessions. The notification sweep's marks are ignored too: no cached figure reads
+the notification rows, and a sweep marks thousands a minute.
+
+Rules that keep this correct:
+- A generation is read before the figures are computed, so a write committed while they are being computed
+  moves the counter past the key they are stored under: they are recomputed on the next request.
+- A connection with uncommitted writes neither reads nor stores cached figures: it sees data that may never
+  commit (and other connections cannot see it yet).
+- Entries live CACHE_SECONDS at most, which bounds staleness where no write is involved (a meeting's start time
+  passing) and where a bump was lost (Redis down at that moment: the fallback cache takes it, see
+  taskforce.cache). While Redis is unreachable nothing is cached or served from cache.
+- Keys name everything the value depends on besides the data: the person where it is theirs, the language
+  where it holds translated text. Permission checks stay outside: a view checks access on every request, then
+  reads the cached figures.
+- Never cache case content (the cases app's encrypted fields, decrypted): the cache is not encrypted at rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+CACHE_SECONDS = 60
+IGNORED_TABLES = frozenset({"taskforce_auditevent", "django_session", "taskforce_notification"})
+# Statements that change nothing: anything else counts as a write (unknown means changed).
+_READS = frozenset({"SELECT", "(SELECT", "WITH", "SET", "RESET", "SHOW", "SAVEPOINT", "RELEASE", "EXPLAIN"})
+# Where a writing statement names its table: INSERT INTO "t", UPDATE "t", DELETE FROM "t".
+_TABLE_WORD = {"INSERT": 2, "UPDATE": 1, "DELETE": 2}
+
+
+def _namespace() -> str:
+    # Per database: two sites (or the test suite and a dev server) sharing one Redis never share entries.
+    return f"freshness:{transaction.get_connection().settings_dict['NAME']}"
+
+
+def generation() -> int:
+    key = f"{_namespace()}:generation"
+    value = cache.get(key)
+    if value is None:
+        # A random start (not 0): after Redis loses the key, no entry stored under an old number can match.
+        cache.add(key, secrets.randbits(62), timeout=None)
+        value = cache.get(key)
+    return int(value or 0)
+
+
+def bump() -> None:
+    key = f"{_namespace()}:generation"
+    try:
+        cache.incr(key)
+    except ValueError:  # no key yet (or evicted): any new number invalidates every entry
+        cache.set(key, secrets.randbits(62), timeout=None)
+
+
+def _is_write(sql: str) -> bool:
+    words = sql.lstrip().split(None, 3)
+    if not words:
+        return False
+    verb = words[0].upper()
+    if verb in _READS:
+        # WITH ... is a read unless its main statement writes (Django does not emit writable CTEs; raw SQL might).
+        return verb == "WITH" and any(word in sql.upper() for word in ("INSERT ", "UPDATE ", "DELETE "))
+    position = _TABLE_WORD.get(verb)
+    if position is not None and len(words) > position:
+        return words[position].strip('"') not in IGNORED_TABLES
+    return True
+
+
+def _has_uncommitted_writes(connection: BaseDatabaseWrapper) -> bool:
+    return connection.in_atomic_block and any(entry[1] is bump for entry in connection.run_on_commit)
+
+
+def _track_writes(execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
+    result = execute(sql, params, many, context)
+    if _is_write(sql):
+        connection = context["connection"]
+        if not connection.in_atomic_block:
+            bump()  # autocommit: already committed
+        elif not _has_uncommitted_writes(connection):
+            # Once per transaction; Django drops it on rollback (nothing to announce) and runs it on commit.
+            connection.on_commit(bump, robust=True)
+    return result
+
+
+def install(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """connection_created receiver (taskforce.apps): every connection reports its writes."""
+    if _track_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_track_writes)
+
+
+def _usable() -> bool:
+    if _has_uncommitted_writes(transaction.get_connection()):
+        return False
+    degraded = getattr(cache, "degraded", None)
+    return not (degraded and degraded())
+
+
+def cached[T](key: str, build: Callable[[], T]) -> T:
+    """build(), or its value from the cache if nothing was written since it was built (see the module)."""
+    if not _usable():
+        return build()
+    if len(key) > 200:  # an agenda's item list, say: keys stay short for any cache backend
+        key = hashlib.sha256(key.encode()).hexdigest()
+    full_key = f"{_namespace()}:{generation()}:{key}"
+    value = cache.get(full_key)
+    if value is None:
+        value = build()
+        cache.set(full_key, value, CACHE_SECONDS)
+    return value
