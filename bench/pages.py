@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bench.context import BenchContext, Result
+from taskforce import freshness
 
 WARMUP = 5
 COUNTED = 3
@@ -27,6 +28,8 @@ MAX_FLOOR_RATIO = 3.0
 # The once-a-minute session writes: the session clock's save, and the session list's transaction of four.
 PERIODIC_WRITE_QUERIES = 6
 USERS = ("liaison", "coordinator", "admin")
+# The cold pass (after a write, nothing cached) takes a fifth as many requests as the timed one.
+COLD_SHARE = 5
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,14 @@ def _get(client: Client, url: str) -> int:
     return client.get(url, secure=True).status_code
 
 
-def _timed(client: Client, url: str, requests: int, floor_url: str | None = None) -> tuple[list[float], list[float]]:
+def _timed(
+    client: Client, url: str, requests: int, floor_url: str | None = None, *, cold: bool = False
+) -> tuple[list[float], list[float]]:
     """Page samples, and (when `floor_url` is given) floor samples taken alternately with them.
 
     Alternating keeps the ratio honest on a machine whose load changes from one minute to the next:
-    the page and its floor see the same moments.
+    the page and its floor see the same moments. `cold`: each page request follows a write elsewhere
+    (taskforce.freshness.bump, untimed), so it finds nothing cached and builds every figure.
     """
     samples: list[float] = []
     floors: list[float] = []
@@ -105,6 +111,8 @@ def _timed(client: Client, url: str, requests: int, floor_url: str | None = None
             started = time.perf_counter()
             _get(client, floor_url)
             floors.append((time.perf_counter() - started) * 1000)
+        if cold:
+            freshness.bump()
         started = time.perf_counter()
         status = _get(client, url)
         samples.append((time.perf_counter() - started) * 1000)
@@ -114,8 +122,10 @@ def _timed(client: Client, url: str, requests: int, floor_url: str | None = None
 
 
 def _queries(client: Client, url: str, times: int) -> list[int]:
+    """Queries per request on the cold path (after a write: nothing cached), the most a page asks."""
     counts = []
     for _ in range(times):
+        freshness.bump()
         with CaptureQueriesContext(connection) as captured:
             _get(client, url)
         counts.append(len(captured.captured_queries))
@@ -138,6 +148,14 @@ def measure_page(client: Client, url: str, requests: int, floor_url: str | None 
         if floors
         else {}
     )
+    if floor_url is not None:
+        # Informational: the same page right after a write (the first view of it once anything changed).
+        cold, cold_floors = _timed(client, url, max(COUNTED, requests // COLD_SHARE), floor_url, cold=True)
+        alongside |= {
+            "cold_median_ms": round(statistics.median(cold), 2),
+            "cold_p95_ms": round(p95(cold), 2),
+            "cold_p95_ratio": round(p95(cold) / p95(cold_floors), 2),
+        }
     return {
         "url": url,
         "requests": requests,

@@ -144,9 +144,13 @@ def render(document: dict) -> str:
             by_key[(f"{r['size']}:{kind}", detail["page"], detail["user"])] = r
     header = (
         f"{'page':<22} {'user':<12} {'median ms':>9} {'p95 ms':>8} {'p95/floor':>9} "
-        f"{'queries ' + smallest + '→' + largest:>12} {'growth':>7}  result"
+        f"{'queries ' + smallest + '→' + largest:>12} {'growth':>7}  result  {'cold p95/floor':>14}"
     )
-    lines += ["", f"Key pages at {largest} ({document['requests_per_page']} requests each)", header, "-" * len(header)]
+    caption = (
+        f"Key pages at {largest} ({document['requests_per_page']} requests each; cold: right after a write, "
+        "nothing cached, a fifth as many requests, informational)"
+    )
+    lines += ["", caption, header, "-" * len(header)]
     for r in results:
         if r["size"] != largest or r["section"] != "pages":
             continue
@@ -179,7 +183,8 @@ def render(document: dict) -> str:
         known = [v for v in verdicts if v is not None]
         lines.append(
             f"{page:<22} {user:<12} {detail['median_ms']:>9.1f} {detail['p95_ms']:>8.1f} {r['value']:>8.2f}x "
-            f"{q:>12} {(str(grown['value']) + 'x') if grown else '':>7}  {_mark(all(known) if known else None)}"
+            f"{q:>12} {(str(grown['value']) + 'x') if grown else '':>7}  {_mark(all(known) if known else None):<6}  "
+            f"{(str(detail['cold_p95_ratio']) + 'x') if 'cold_p95_ratio' in detail else '':>14}"
         )
     others = [r for r in results if r["section"] not in ("pages", "growth")]
     if others:

@@ -17,7 +17,8 @@ Rules that keep this correct:
   commit (and other connections cannot see it yet).
 - Entries live CACHE_SECONDS at most, which bounds staleness where no write is involved (a meeting's start time
   passing) and where a bump was lost (Redis down at that moment: the fallback cache takes it, see
-  taskforce.cache). While Redis is unreachable nothing is cached or served from cache.
+  taskforce.cache). While Redis is unreachable nothing is cached or served from cache, and without Redis (the
+  embedded default's per-process cache) nothing is cached at all: another process's write would not reach it.
 - Keys name everything the value depends on besides the data: the person where it is theirs, the language
   where it holds translated text. Permission checks stay outside: a view checks access on every request, then
   reads the cached figures.
@@ -31,14 +32,19 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 CACHE_SECONDS = 60
 IGNORED_TABLES = frozenset({"taskforce_auditevent", "django_session", "taskforce_notification"})
-# Statements that change nothing: anything else counts as a write (unknown means changed).
-_READS = frozenset({"SELECT", "(SELECT", "WITH", "SET", "RESET", "SHOW", "SAVEPOINT", "RELEASE", "EXPLAIN"})
+# Statements that change no data (reads, settings, transaction control): anything else counts as a write
+# (unknown means changed). A transaction's own writes are what its commit announces.
+_READS = frozenset(
+    {"SELECT", "(SELECT", "WITH", "SET", "RESET", "SHOW", "EXPLAIN", "PRAGMA"}
+    | {"BEGIN", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE"}
+)
 # Where a writing statement names its table: INSERT INTO "t", UPDATE "t", DELETE FROM "t".
 _TABLE_WORD = {"INSERT": 2, "UPDATE": 1, "DELETE": 2}
 
@@ -103,9 +109,12 @@ def install(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None
 
 
 def _usable() -> bool:
-    if _has_uncommitted_writes(transaction.get_connection()):
+    # Only a cache every process shares (Redis): with a per-process one (the embedded default's local memory), a
+    # write in one process (a management command, a second server) would not reach the others' counters.
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, RedisCache) or _has_uncommitted_writes(transaction.get_connection()):
         return False
-    degraded = getattr(cache, "degraded", None)
+    degraded = getattr(backend, "degraded", None)
     return not (degraded and degraded())
 
 

@@ -24,6 +24,8 @@ from tests.cast import build_cast
         ('(SELECT "a"."id" FROM "a") UNION (SELECT "b"."id" FROM "b")', False),
         ("SET synchronous_commit = off", False),
         ('SAVEPOINT "s1_x1"', False),
+        ("BEGIN", False),  # SQLite's atomic() opens its transactions with a statement
+        ('ROLLBACK TO SAVEPOINT "s1_x1"', False),
         ('INSERT INTO "members_membership" ("status") VALUES (%s)', True),
         ('UPDATE "cases_case" SET "status" = %s', True),
         ('DELETE FROM "cases_casegroupobjectpermission" WHERE id = 1', True),
@@ -60,6 +62,7 @@ def test_a_committed_write_moves_the_generation_and_a_rollback_or_an_audit_row_d
     assert freshness.generation() == before + 1  # rolled back: nothing changed
 
 
+@pytest.mark.redis  # caching needs the shared cache (taskforce.freshness._usable)
 @pytest.mark.django_db(transaction=True)
 def test_the_dashboard_is_served_from_cache_until_a_write_even_one_that_skips_model_signals(client_for):
     cast = build_cast()
@@ -78,6 +81,7 @@ def test_the_dashboard_is_served_from_cache_until_a_write_even_one_that_skips_mo
     assert "Complete the profile" not in liaison.get(url).content.decode()
 
 
+@pytest.mark.redis  # caching needs the shared cache (taskforce.freshness._usable)
 @pytest.mark.django_db(transaction=True)
 def test_a_new_invitation_shows_at_once_and_each_person_gets_their_own_cards(client_for):
     cast = build_cast()
@@ -106,6 +110,7 @@ def test_nothing_is_cached_while_the_connection_holds_uncommitted_writes(cast, c
     assert freshness._has_uncommitted_writes(connection)
 
 
+@pytest.mark.redis  # caching needs the shared cache (taskforce.freshness._usable)
 def test_cached_builds_once_per_generation_and_again_after_a_bump(db):
     calls = []
 
@@ -119,6 +124,7 @@ def test_cached_builds_once_per_generation_and_again_after_a_bump(db):
     assert freshness.cached("test:key", build) == 2
 
 
+@pytest.mark.redis  # caching needs the shared cache (taskforce.freshness._usable)
 @pytest.mark.django_db(transaction=True)
 def test_revoked_case_permissions_take_the_case_off_a_cached_list_at_once(client_for):
     """Confidentiality does not wait for a cache: the list read before the revocation is not served after it,
@@ -141,6 +147,7 @@ def test_revoked_case_permissions_take_the_case_off_a_cached_list_at_once(client
     assert world.case.number not in response.content.decode()
 
 
+@pytest.mark.redis  # caching needs the shared cache (taskforce.freshness._usable)
 @pytest.mark.django_db(transaction=True)
 def test_the_live_console_roster_and_agenda_show_each_change_while_served_from_cache(client_for):
     from meetings import services as meeting_services
@@ -178,6 +185,7 @@ def test_the_live_console_roster_and_agenda_show_each_change_while_served_from_c
     assert "Funding report" in facilitator.get(run_url).content.decode()
 
 
+@pytest.mark.redis  # caching needs the shared cache (taskforce.freshness._usable)
 @pytest.mark.django_db(transaction=True)
 def test_the_mou_status_matrix_shows_a_signature_at_once(client_for):
     from tests.mous.conftest import out_for_signature, sign
@@ -190,3 +198,12 @@ def test_the_mou_status_matrix_shows_a_signature_at_once(client_for):
     assert "0 of 2 required parties signed" in coordinator.get(url).content.decode()  # from the cache
     sign(mou, cast.liaison_a)
     assert "1 of 2 required parties signed" in coordinator.get(url).content.decode()
+
+
+def test_without_a_shared_cache_nothing_is_cached(db, settings):
+    """The embedded default's local-memory cache is per process: a write elsewhere would not reach it."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fresh"}}
+    calls = []
+    freshness.cached("test:local", lambda: calls.append(1))
+    freshness.cached("test:local", lambda: calls.append(1))
+    assert len(calls) == 2
