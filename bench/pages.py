@@ -201,7 +201,14 @@ def measure(ctx: BenchContext) -> list[Result]:
             )
             # Against the floor timed alternately with this page (figures["floor_p95_ms"]), not the run's first.
             ratio = figures["p95_ms"] / figures["floor_p95_ms"]
-            detail = {"page": page.name, "user": role, "is_list": page.is_list, "p95_ratio": round(ratio, 2), **figures}
+            detail = {
+                "page": page.name,
+                "user": role,
+                "is_list": page.is_list,
+                "p95_ratio": round(ratio, 2),
+                "median_ratio": round(figures["median_ms"] / figures["floor_median_ms"], 2),
+                **figures,
+            }
             results.append(
                 Result(
                     "pages",

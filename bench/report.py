@@ -35,15 +35,19 @@ def machine() -> dict:
 
 def _page_key(result: dict) -> tuple[str, str] | None:
     detail = result.get("detail") or {}
-    if result["section"] != "pages" or "p95_ratio" not in detail or not result["name"].endswith(" p95"):
+    if result["section"] != "pages" or "median_ratio" not in detail or not result["name"].endswith(" p95"):
         return None
     return detail["page"], detail["user"]
 
 
 def growth(small: list[dict], large: list[dict], small_size: str, large_size: str) -> list[dict]:
-    """Per page and user: the floor-normalised p95 at the large size over the small, and equal query counts.
+    """Per page and user: the floor-normalised median at the large size over the small, and equal query counts.
 
-    Normalising by each run's own floor keeps machine noise between the two runs out of the ratio.
+    Normalising by each run's own floor keeps machine noise between the two runs out of the ratio. Medians, not
+    p95s: growth is about how a page's work scales with the data, and the p95 of 50 requests is the third
+    slowest, which one stray pause in the page's or the floor's samples moves by half (seen: the health
+    dashboard's floor at S, p95 19.7 ms against a 10.1 ms median, made its growth 1.9x with the same medians).
+    The p95 ratio of each size stays in the detail, and its 3x target is checked on its own.
     """
     before = {key: r["detail"] for r in small if (key := _page_key(r))}
     out = []
@@ -52,7 +56,7 @@ def growth(small: list[dict], large: list[dict], small_size: str, large_size: st
         if key is None or key not in before:
             continue
         s, big = before[key], result["detail"]
-        ratio = round(big["p95_ratio"] / s["p95_ratio"], 2)
+        ratio = round(big["median_ratio"] / s["median_ratio"], 2)
         label = f"{key[0]} ({key[1]})"
         out.append(
             {

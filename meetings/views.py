@@ -76,7 +76,18 @@ def _meeting(
     # Facilitating is asked of the annotation, not of a second query: seen but not theirs to run is a 403, as
     # get_for_user refuses it.
     seen = "meetings.view_meeting" if perm == access.FACILITATE else perm
-    meeting = permissions.get_for_user(request.user, seen, queryset, request=request, pk=pk)
+
+    def fetch() -> Meeting:
+        return permissions.get_for_user(request.user, seen, queryset, request=request, pk=pk)
+
+    if request.method == "GET" and not annotations:
+        # The person's lookup (and their facilitating flag) holds until anything is written (taskforce.freshness):
+        # the pages of a meeting are reloaded all through it. A refusal raises, so it is never stored: each one is
+        # asked and audited anew.
+        key = f"meeting:{request.user.pk}:{taskforce.pk}:{pk}:{seen}:{','.join(related)}"
+        meeting = freshness.cached(key, fetch)
+    else:
+        meeting = fetch()
     if perm == access.FACILITATE and not meeting.viewer_facilitates:
         permissions.deny(request, meeting, perm)
     # The task force the caller has just read through permissions, not a second copy of its (wide) row.
@@ -324,8 +335,17 @@ def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "circulations": meeting.circulations.select_related("circulated_by")[:5] if meeting.agenda_version else [],
         "pending_changes": any(row["item"].changed_in_version > meeting.agenda_version for row in rows),
         "minutes": getattr(meeting, "minutes", None),  # selected with the meeting (None when there are none)
-        "action_items": meeting.action_items.select_related(
-            "owner_person", "owner_membership__agency", "owner_subcommittee", "agenda_item", "report_back_meeting"
+        "action_items": freshness.cached(
+            f"agenda-action-items:{meeting.pk}",
+            lambda: list(
+                meeting.action_items.select_related(
+                    "owner_person",
+                    "owner_membership__agency",
+                    "owner_subcommittee",
+                    "agenda_item",
+                    "report_back_meeting",
+                )
+            ),
         ),
         "invitee_count": freshness.cached(f"invitee-count:{meeting.pk}", lambda: services.invitee_count(meeting)),
     }

@@ -95,6 +95,13 @@ class User(AbstractUser):
     class Meta:
         ordering = ["full_name"]
 
+    def __getstate__(self) -> dict:
+        # A person pickled (into the cache: taskforce.freshness) never carries their password hash. Unpickled, the
+        # field is deferred: reading it loads it from the database, and save() leaves it alone.
+        state = super().__getstate__()
+        state.pop("password", None)
+        return state
+
     def __str__(self) -> str:
         return self.full_name or self.email
 

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -38,9 +38,30 @@ def _resilient(name: str):
     return method
 
 
+class _ClientPerPool(RedisCacheClient):
+    """Django's Redis cache client, keeping one redis.Redis per connection pool.
+
+    Django builds a new redis.Redis for every cache call, and its constructor registers some 170 response
+    callbacks each time: about 0.2 ms of CPU per call, several times the round trip to a local Redis. The
+    client holds no state of its own beyond its pool (which is thread-safe), so one per pool serves.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._class = _ClientPerPool
         # LocMemCache keeps its data per name at module level: every thread's instance shares one store.
         self._fallback = LocMemCache(
             "taskforce-redis-fallback", {k: v for k, v in params.items() if k in ("TIMEOUT", "KEY_PREFIX", "VERSION")}

@@ -119,14 +119,24 @@ def _usable() -> bool:
 
 
 def cached[T](key: str, build: Callable[[], T]) -> T:
-    """build(), or its value from the cache if nothing was written since it was built (see the module)."""
+    """build(), or its value from the cache if nothing was written since it was built (see the module).
+
+    The entry keeps the generation it was built under, so the generation and the entry come back in one round trip
+    (get_many); an entry of any other generation is stale.
+    """
     if not _usable():
         return build()
     if len(key) > 200:  # an agenda's item list, say: keys stay short for any cache backend
         key = hashlib.sha256(key.encode()).hexdigest()
-    full_key = f"{_namespace()}:{generation()}:{key}"
-    value = cache.get(full_key)
-    if value is None:
-        value = build()
-        cache.set(full_key, value, CACHE_SECONDS)
+    namespace = _namespace()
+    generation_key, entry_key = f"{namespace}:generation", f"{namespace}:entry:{key}"
+    found = cache.get_many([generation_key, entry_key])
+    current = found.get(generation_key)
+    if current is None:
+        current = generation()
+    entry = found.get(entry_key)
+    if entry is not None and entry[0] == current:
+        return entry[1]
+    value = build()
+    cache.set(entry_key, (current, value), CACHE_SECONDS)
     return value

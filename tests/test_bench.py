@@ -128,3 +128,22 @@ def test_the_session_list_is_written_once_a_minute_or_when_the_client_changes(sh
     assert UserSession.objects.get(user=shared_cast.liaison_a).ip == "203.0.113.9"
     assert _usersession_queries(client, url, REMOTE_ADDR="203.0.113.9") == 0
     assert _usersession_queries(client, url, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Other browser") > 0
+
+
+def test_growth_compares_medians_to_the_floor_so_one_stray_request_does_not_decide_it():
+    from bench import report
+
+    def page(size: str, median_ratio: float, p95_ratio: float) -> dict:
+        detail = {"page": "health dashboard", "user": "admin", "median_ratio": median_ratio, "p95_ratio": p95_ratio}
+        return {
+            "section": "pages",
+            "name": "health dashboard (admin) p95",
+            "size": size,
+            "detail": {**detail, "queries": 3},
+        }
+
+    # At S one slow floor request made the p95 ratio 1.14x; the medians say the page grew by 10%.
+    grown = report.growth([page("S", 1.7, 1.14)], [page("L", 1.87, 2.17)], "S", "L")
+    ratio = next(r for r in grown if r["unit"] == "x")
+    assert ratio["value"] == 1.1 and ratio["passed"]
+    assert next(r for r in grown if r["unit"] == "queries")["passed"]

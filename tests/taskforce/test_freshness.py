@@ -14,7 +14,7 @@ from django.urls import reverse
 from members import services
 from members.models import Membership, MembershipStatus, Role
 from taskforce import audit, freshness
-from tests.cast import build_cast
+from tests.cast import PASSWORD, build_cast
 
 
 @pytest.mark.parametrize(
@@ -207,3 +207,16 @@ def test_without_a_shared_cache_nothing_is_cached(db, settings):
     freshness.cached("test:local", lambda: calls.append(1))
     freshness.cached("test:local", lambda: calls.append(1))
     assert len(calls) == 2
+
+
+def test_a_cached_person_carries_no_password_hash(cast):
+    import pickle
+
+    from members.models import User
+
+    restored = pickle.loads(pickle.dumps(User.objects.get(pk=cast.liaison_a.pk)))  # noqa: S301 - our own bytes
+    assert "password" not in restored.__dict__ and b"md5$" not in pickle.dumps(cast.liaison_a)
+    assert restored.check_password(PASSWORD)  # deferred: read from the database when asked
+    restored.full_name = "Larry L."
+    restored.save()  # saves what it holds, leaves the hash alone
+    assert User.objects.get(pk=cast.liaison_a.pk).check_password(PASSWORD)
