@@ -73,10 +73,12 @@ def _case(
 
     `annotations` are read with the case, in its query (figures a page shows about it).
     """
-    queryset = Case.objects.filter(taskforce=taskforce).select_related("lead__agency", "lead__liaison", "taskforce")
+    queryset = Case.objects.filter(taskforce=taskforce).select_related("lead__agency", "lead__liaison")
     if annotations:
         queryset = queryset.annotate(**annotations)
     case, perms = permissions.get_with_perms(request.user, queryset, request=request, pk=pk)
+    # The task force the caller has just read through permissions, not a second copy of its (wide) row.
+    case.taskforce = taskforce
     if need is not None and need not in perms:
         permissions.deny(request, case, f"cases.{need}")
     if request.method == "GET":

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -52,7 +53,7 @@ from members.models import (
     TrainingTopic,
     User,
 )
-from taskforce import audit, permissions
+from taskforce import audit, freshness, permissions
 from taskforce.models import TaskForce
 from taskforce.pdf import pdf_response, render_pdf
 
@@ -104,13 +105,39 @@ def directory(request: HttpRequest, slug: str) -> HttpResponse:
     # A page of agencies at a time: a statewide task force has hundreds of people (the CSV and the PDF list all).
     # The table shows the agency and its people's names, titles and roles, so it reads just those: not the
     # liaison, alternate and signatory rows nor every column of every person, which the exports need.
+    # The same for everyone who may open the directory: cached until anything is written (taskforce.freshness), per
+    # query string and language (the sector and status labels).
+    key = f"directory:{taskforce.pk}:{sorted(request.GET.lists())}:{get_language()}"
+    directory_rows, number, count = freshness.cached(
+        key, lambda: _directory_page(taskforce, filters, request.GET.get("page"))
+    )
+    paginator = Paginator([], DIRECTORY_PAGE_SIZE)
+    paginator.count = count  # a cached_property: what Paginator would count, without the rows
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "taskforce": taskforce,
+        "form": form,
+        "selects": filter_selects(form, ("sector", "level", "status")),
+        "page": Page([], number, paginator),
+        "directory_rows": directory_rows,
+        # Read with taskforce_for's own check (the request's memo): no query of its own.
+        "can_manage": "manage_members" in permissions.request_perms(request, taskforce),
+        "query": query.urlencode(),
+    }
+    template = "members/partials/directory_table.html" if request.htmx else "members/directory.html"
+    return render(request, template, context)
+
+
+def _directory_page(taskforce: TaskForce, filters: dict, number: str | None) -> tuple[SafeString, int, int]:
+    """The directory's rows for the requested page, the page's number and how many agencies there are."""
     memberships = (
         selectors.memberships_for_directory(taskforce, filters)
         .select_related(None)
         .select_related("agency")
         .prefetch_related(None)
     )
-    page = Paginator(memberships, DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(memberships, DIRECTORY_PAGE_SIZE).get_page(number)
     roles = selectors.roles_by_person(taskforce)  # also who is of the task force: everyone with a role in it
     people: dict[int, list[User]] = {}
     agencies = [membership.agency_id for membership in page.object_list]
@@ -128,20 +155,7 @@ def directory(request: HttpRequest, slug: str) -> HttpResponse:
             status_labels[membership.status] = membership.get_status_display()
         membership.sector_text = sector_labels[agency.sector, agency.level]
         membership.status_text = status_labels[membership.status]
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "taskforce": taskforce,
-        "form": form,
-        "selects": filter_selects(form, ("sector", "level", "status")),
-        "page": page,
-        "directory_rows": _directory_rows(page.object_list, people, roles, taskforce),
-        # Read with taskforce_for's own check (the request's memo): no query of its own.
-        "can_manage": "manage_members" in permissions.request_perms(request, taskforce),
-        "query": query.urlencode(),
-    }
-    template = "members/partials/directory_table.html" if request.htmx else "members/directory.html"
-    return render(request, template, context)
+    return _directory_rows(page.object_list, people, roles, taskforce), page.number, page.paginator.count
 
 
 def _directory_rows(

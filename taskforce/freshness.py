@@ -73,7 +73,7 @@ def bump() -> None:
 
 
 def _is_write(sql: str) -> bool:
-    words = sql.lstrip().split(None, 3)
+    words = sql[:200].lstrip().split(None, 3)  # the statement's head only: it runs on every query
     if not words:
         return False
     verb = words[0].upper()

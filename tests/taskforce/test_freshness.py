@@ -220,3 +220,19 @@ def test_a_cached_person_carries_no_password_hash(cast):
     restored.full_name = "Larry L."
     restored.save()  # saves what it holds, leaves the hash alone
     assert User.objects.get(pk=cast.liaison_a.pk).check_password(PASSWORD)
+
+
+@pytest.mark.redis  # caching needs the shared cache (taskforce.freshness._usable)
+@pytest.mark.django_db(transaction=True)
+def test_the_directory_shows_a_changed_title_at_once(client_for):
+    from members.models import User
+
+    cast = build_cast()
+    url = reverse("members:directory", args=[cast.taskforce.slug])
+    liaison = client_for(cast.liaison_a)
+    assert "Lead Investigator" not in liaison.get(url).content.decode()
+    with CaptureQueriesContext(connection) as again:
+        liaison.get(url)
+    assert not any('"members_membership"' in query["sql"] for query in again.captured_queries)  # from the cache
+    User.objects.filter(pk=cast.liaison_b.pk).update(title="Lead Investigator")
+    assert "Lead Investigator" in liaison.get(url).content.decode()
