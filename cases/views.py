@@ -153,15 +153,13 @@ def _list(request: HttpRequest, slug: str, *, mine: bool) -> HttpResponse:
     params = sorted(request.GET.lists())
     key = f"case-list:{request.user.pk}:{taskforce.pk}:{mine}:{params}:{get_language()}:{timezone.get_current_timezone_name()}"
     case_rows, number, total, can_create = freshness.cached(key, build)
-    paginator = Paginator([], per_page)
-    paginator.count = total  # a cached_property: what Paginator would count, without the rows
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "taskforce": taskforce,
         "form": form,
         "selects": filter_selects(form, ("status", "trafficking_type", "sort", "per_page")),
-        "page": Page([], number, paginator),
+        "page": freshness.page_of(number, total, per_page),
         "case_rows": case_rows,
         "mine": mine,
         "query": query.urlencode(),

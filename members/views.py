@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -111,15 +111,13 @@ def directory(request: HttpRequest, slug: str) -> HttpResponse:
     directory_rows, number, count = freshness.cached(
         key, lambda: _directory_page(taskforce, filters, request.GET.get("page"))
     )
-    paginator = Paginator([], DIRECTORY_PAGE_SIZE)
-    paginator.count = count  # a cached_property: what Paginator would count, without the rows
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "taskforce": taskforce,
         "form": form,
         "selects": filter_selects(form, ("sector", "level", "status")),
-        "page": Page([], number, paginator),
+        "page": freshness.page_of(number, count, DIRECTORY_PAGE_SIZE),
         "directory_rows": directory_rows,
         # Read with taskforce_for's own check (the request's memo): no query of its own.
         "can_manage": "manage_members" in permissions.request_perms(request, taskforce),

@@ -34,6 +34,7 @@ from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -140,3 +141,10 @@ def cached[T](key: str, build: Callable[[], T]) -> T:
     value = build()
     cache.set(entry_key, (current, value), CACHE_SECONDS)
     return value
+
+
+def page_of(number: int, count: int, per_page: int) -> Page:
+    """The Page a list's pagination shows, for rows cached as HTML: its number and the total, without the rows."""
+    paginator = Paginator([], per_page)
+    paginator.count = count  # a cached_property: what Paginator would count
+    return Page([], number, paginator)
