@@ -7,7 +7,8 @@ once its transaction commits, so the next request recomputes. Nothing has to rem
 figure: a grant revoked in bulk, a `.update()` or a raw statement invalidates exactly like a model's save().
 
 Writes to the tables in IGNORED_TABLES do not count: the audit trail (every confidential read writes a row, and
-no cached figure reads it) and sessions. The notification sweep's marks are ignored too: no cached figure reads
+no cached figure reads it), sessions, and the list of a person's sign-in sessions (written once a minute per
+active session by taskforce.middleware.UserSessionActivityMiddleware: counted, a busy site would never hit). The notification sweep's marks are ignored too: no cached figure reads
 the notification rows, and a sweep marks thousands a minute.
 
 Rules that keep this correct:
@@ -39,7 +40,9 @@ from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 CACHE_SECONDS = 60
-IGNORED_TABLES = frozenset({"taskforce_auditevent", "django_session", "taskforce_notification"})
+IGNORED_TABLES = frozenset(
+    {"taskforce_auditevent", "django_session", "usersessions_usersession", "taskforce_notification"}
+)
 # Statements that change no data (reads, settings, transaction control): anything else counts as a write
 # (unknown means changed). A transaction's own writes are what its commit announces.
 _READS = frozenset(

@@ -33,6 +33,7 @@ from tests.cast import PASSWORD, build_cast
         ('INSERT INTO "taskforce_auditevent" ("at") VALUES (%s)', False),
         ('UPDATE "taskforce_notification" SET "sent_at" = %s WHERE "id" = %s', False),
         ('UPDATE "django_session" SET "expire_date" = %s', False),
+        ('UPDATE "usersessions_usersession" SET "last_seen_at" = %s', False),  # once a minute per session
         ("WITH moved AS (DELETE FROM cases_case RETURNING id) SELECT count(*) FROM moved", True),
         ("VACUUM ANALYZE", True),  # unknown statements count as writes: stale is worse than recomputed
     ],
@@ -236,3 +237,24 @@ def test_the_directory_shows_a_changed_title_at_once(client_for):
     assert not any('"members_membership"' in query["sql"] for query in again.captured_queries)  # from the cache
     User.objects.filter(pk=cast.liaison_b.pk).update(title="Lead Investigator")
     assert "Lead Investigator" in liaison.get(url).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reading_pages_writes_nothing_that_counts(client_for):
+    """Audited reads, session activity and sign-in bookkeeping must not move the generation, or nothing would
+    ever be served from the cache."""
+    from tests.cases.world import build_world
+
+    cast = build_cast()
+    world = build_world(cast)
+    liaison = client_for(cast.liaison_a)
+    liaison.get(reverse("taskforce:dashboard", args=[cast.taskforce.slug]))  # the session's first writes
+    before = freshness.generation()
+    for url in (
+        reverse("taskforce:dashboard", args=[cast.taskforce.slug]),
+        reverse("cases:detail", args=[cast.taskforce.slug, world.case.pk]),  # an audited read
+        reverse("cases:list", args=[cast.taskforce.slug]),
+        reverse("members:directory", args=[cast.taskforce.slug]),
+    ):
+        assert liaison.get(url).status_code == 200
+    assert freshness.generation() == before
