@@ -58,8 +58,12 @@ def _namespace() -> str:
     return f"freshness:{transaction.get_connection().settings_dict['NAME']}"
 
 
+def _generation_key() -> str:
+    return f"{_namespace()}:generation"
+
+
 def generation() -> int:
-    key = f"{_namespace()}:generation"
+    key = _generation_key()
     value = cache.get(key)
     if value is None:
         # A random start (not 0): after Redis loses the key, no entry stored under an old number can match.
@@ -69,7 +73,7 @@ def generation() -> int:
 
 
 def bump() -> None:
-    key = f"{_namespace()}:generation"
+    key = _generation_key()
     try:
         cache.incr(key)
     except ValueError:  # no key yet (or evicted): any new number invalidates every entry
@@ -132,8 +136,7 @@ def cached[T](key: str, build: Callable[[], T]) -> T:
         return build()
     if len(key) > 200:  # an agenda's item list, say: keys stay short for any cache backend
         key = hashlib.sha256(key.encode()).hexdigest()
-    namespace = _namespace()
-    generation_key, entry_key = f"{namespace}:generation", f"{namespace}:entry:{key}"
+    generation_key, entry_key = _generation_key(), f"{_namespace()}:entry:{key}"
     found = cache.get_many([generation_key, entry_key])
     current = found.get(generation_key)
     if current is None:
