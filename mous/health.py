@@ -135,7 +135,7 @@ def coverage_measure(taskforce: TaskForce, today: date, mou: Mou | None) -> heal
                 [
                     m.agency.name,
                     str(labels[bucket]),
-                    date_format(s.acted_at.date(), "Y-m-d") if s and s.acted_at else "—",
+                    date_format(timezone.localtime(s.acted_at).date(), "Y-m-d") if s and s.acted_at else "—",
                 ]
                 for m, bucket, s in sorted(states, key=lambda r: (r[1] in ("signed", "lou"), r[0].agency.name))
             ],
